@@ -1,0 +1,3 @@
+from scim_server.cli import main
+
+main()

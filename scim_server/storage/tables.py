@@ -1,0 +1,153 @@
+"""The SQL tables of DESIGN §4.
+
+A SCIM resource is stored as canonical JSON plus indexed projection columns for what IdPs
+filter on; a group's members live in their own table so that a member PATCH touches only
+the rows it changes, even on a group of 100,000 members.
+"""
+
+from datetime import UTC
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import JSON
+from sqlalchemy import Column
+from sqlalchemy import ForeignKey
+from sqlalchemy import Index
+from sqlalchemy import Integer
+from sqlalchemy import String
+from sqlalchemy import text
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlmodel import Field
+from sqlmodel import SQLModel
+
+JSONDocument = JSON().with_variant(JSONB(), "postgresql")
+"""JSON on SQLite, JSONB on PostgreSQL, where the filters use its operators."""
+
+
+def utcnow() -> datetime:
+    """Return the current time, timezone-aware, in UTC."""
+    return datetime.now(UTC)
+
+
+class Organization(SQLModel, table=True):
+    """A customer: one Auth0 Organization with its own SCIM base URL and tokens."""
+
+    __tablename__ = "organization"
+
+    id: int | None = Field(default=None, primary_key=True)
+    key: str = Field(sa_column=Column(String(50), unique=True, nullable=False))
+    """The URL key, ``^[a-z0-9][a-z0-9-]{0,49}$`` (Okta refuses base URLs with ``_``)."""
+    auth0_org: str = Field(sa_column=Column(String(255), nullable=False))
+    """The Auth0 organization id (``org_...``) or name, as the operator gave it."""
+    display_name: str | None = None
+    connection: str
+    """The Auth0 connection users of this organization live in."""
+    identity_mode: str = "create"
+    """How Auth0 users are obtained: ``create``, ``link`` or ``invite`` (DESIGN §6)."""
+    profile: str = "generic"
+    """The mapping profile (``mappings/*.toml``) of the IdP feeding this organization."""
+    leaver_policy: str = "remove_membership"
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+class ScimToken(SQLModel, table=True):
+    """A bearer token of one organization; only its SHA-256 is kept."""
+
+    __tablename__ = "scim_token"
+
+    id: str = Field(primary_key=True, max_length=32)
+    org_id: int = Field(
+        sa_column=Column(Integer, ForeignKey("organization.id", ondelete="CASCADE"), index=True, nullable=False)
+    )
+    name: str
+    sha256: str = Field(sa_column=Column(String(64), unique=True, nullable=False))
+    prefix: str
+    """The first characters of the token, shown in listings so an operator can tell tokens apart."""
+    created_at: datetime = Field(default_factory=utcnow)
+    expires_at: datetime | None = None
+    revoked_at: datetime | None = None
+    last_used_at: datetime | None = None
+
+
+class ScimResource(SQLModel, table=True):
+    """A SCIM User or Group of one organization.
+
+    ``document`` holds the resource as the client wrote it (without ``id``, ``meta``,
+    ``password`` and, for groups, ``members``); ``search_document`` holds the same values
+    in the form filters compare (the policy's comparison key: case-folded unless caseExact).
+    A deleted user stays as a tombstone (``deleted_at``) so that a re-POST restores it.
+    """
+
+    __tablename__ = "scim_resource"
+    __table_args__ = (
+        Index(
+            "uq_scim_resource_user_name",
+            "org_id",
+            "resource_type",
+            "user_name_key",
+            unique=True,
+            sqlite_where=text("deleted_at IS NULL AND user_name_key IS NOT NULL"),
+            postgresql_where=text("deleted_at IS NULL AND user_name_key IS NOT NULL"),
+        ),
+        Index(
+            "uq_scim_resource_external_id",
+            "org_id",
+            "resource_type",
+            "external_id",
+            unique=True,
+            sqlite_where=text("deleted_at IS NULL AND external_id IS NOT NULL"),
+            postgresql_where=text("deleted_at IS NULL AND external_id IS NOT NULL"),
+        ),
+        Index(
+            "uq_scim_resource_display_name",
+            "org_id",
+            "resource_type",
+            "display_name_key",
+            unique=True,
+            sqlite_where=text("deleted_at IS NULL AND display_name_key IS NOT NULL"),
+            postgresql_where=text("deleted_at IS NULL AND display_name_key IS NOT NULL"),
+        ),
+        Index("ix_scim_resource_listing", "org_id", "resource_type", "created_at", "pk"),
+        Index("ix_scim_resource_user_name_any", "org_id", "resource_type", "user_name_key"),
+        Index("ix_scim_resource_external_id_any", "org_id", "resource_type", "external_id"),
+        Index("ix_scim_resource_email", "org_id", "resource_type", "email_key"),
+    )
+
+    pk: int | None = Field(default=None, primary_key=True)
+    id: str = Field(sa_column=Column(String(36), unique=True, nullable=False))
+    """The SCIM ``id``: a UUID, issued by us, never reassigned."""
+    org_id: int = Field(
+        sa_column=Column(Integer, ForeignKey("organization.id", ondelete="CASCADE"), nullable=False)
+    )
+    resource_type: str = Field(sa_column=Column(String(32), nullable=False))
+    document: dict[str, Any] = Field(sa_column=Column(JSONDocument, nullable=False))
+    search_document: dict[str, Any] = Field(sa_column=Column(JSONDocument, nullable=False))
+    version: int = 1
+    created_at: datetime = Field(default_factory=utcnow)
+    modified_at: datetime = Field(default_factory=utcnow)
+    deleted_at: datetime | None = None
+    user_name_key: str | None = None
+    """``userName`` under the comparison key (case-folded), unique per org among live users."""
+    external_id: str | None = None
+    """``externalId`` as sent: caseExact, unique per org and type among live resources."""
+    email_key: str | None = None
+    """The primary (else first) email, case-folded: the key Auth0 lookups use."""
+    display_name_key: str | None = None
+    """Groups only: ``displayName`` case-folded, unique per org (Entra matches groups on it)."""
+    active: bool | None = None
+
+
+class GroupMember(SQLModel, table=True):
+    """One member of one group, indexed both ways."""
+
+    __tablename__ = "group_member"
+    __table_args__ = (Index("ix_group_member_member", "member_pk", "group_pk"),)
+
+    group_pk: int = Field(
+        sa_column=Column(Integer, ForeignKey("scim_resource.pk", ondelete="CASCADE"), primary_key=True)
+    )
+    member_pk: int = Field(
+        sa_column=Column(Integer, ForeignKey("scim_resource.pk", ondelete="CASCADE"), primary_key=True)
+    )
+    display: str | None = None
+    type: str | None = None
