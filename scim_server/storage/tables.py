@@ -11,6 +11,7 @@ from typing import Any
 
 from sqlalchemy import JSON
 from sqlalchemy import Column
+from sqlalchemy import DateTime
 from sqlalchemy import ForeignKey
 from sqlalchemy import Index
 from sqlalchemy import Integer
@@ -22,6 +23,10 @@ from sqlmodel import SQLModel
 
 JSONDocument = JSON().with_variant(JSONB(), "postgresql")
 """JSON on SQLite, JSONB on PostgreSQL, where the filters use its operators."""
+
+
+Timestamp = DateTime(timezone=True)
+"""Timezone-aware on PostgreSQL (timestamptz); SQLite keeps UTC text and the loaders re-attach UTC."""
 
 
 def utcnow() -> datetime:
@@ -47,7 +52,7 @@ class Organization(SQLModel, table=True):
     profile: str = "generic"
     """The mapping profile (``mappings/*.toml``) of the IdP feeding this organization."""
     leaver_policy: str = "remove_membership"
-    created_at: datetime = Field(default_factory=utcnow)
+    created_at: datetime = Field(default_factory=utcnow, sa_type=Timestamp)
 
 
 class ScimToken(SQLModel, table=True):
@@ -63,10 +68,10 @@ class ScimToken(SQLModel, table=True):
     sha256: str = Field(sa_column=Column(String(64), unique=True, nullable=False))
     prefix: str
     """The first characters of the token, shown in listings so an operator can tell tokens apart."""
-    created_at: datetime = Field(default_factory=utcnow)
-    expires_at: datetime | None = None
-    revoked_at: datetime | None = None
-    last_used_at: datetime | None = None
+    created_at: datetime = Field(default_factory=utcnow, sa_type=Timestamp)
+    expires_at: datetime | None = Field(default=None, sa_type=Timestamp)
+    revoked_at: datetime | None = Field(default=None, sa_type=Timestamp)
+    last_used_at: datetime | None = Field(default=None, sa_type=Timestamp)
 
 
 class ScimResource(SQLModel, table=True):
@@ -123,9 +128,9 @@ class ScimResource(SQLModel, table=True):
     document: dict[str, Any] = Field(sa_column=Column(JSONDocument, nullable=False))
     search_document: dict[str, Any] = Field(sa_column=Column(JSONDocument, nullable=False))
     version: int = 1
-    created_at: datetime = Field(default_factory=utcnow)
-    modified_at: datetime = Field(default_factory=utcnow)
-    deleted_at: datetime | None = None
+    created_at: datetime = Field(default_factory=utcnow, sa_type=Timestamp)
+    modified_at: datetime = Field(default_factory=utcnow, sa_type=Timestamp)
+    deleted_at: datetime | None = Field(default=None, sa_type=Timestamp)
     user_name_key: str | None = None
     """``userName`` under the comparison key (case-folded), unique per org among live users."""
     external_id: str | None = None
