@@ -1,0 +1,156 @@
+"""SCIM bearer tokens: issued per organization, shown once, kept only as SHA-256 (DESIGN §3).
+
+Several tokens of one organization may be active at once, so that an IdP connector can be
+moved to a new token before the old one is revoked. Every function takes the organization the
+caller acts for and only ever sees that organization's tokens.
+
+The functions work inside the caller's session and transaction: they flush, the caller commits.
+"""
+
+import hashlib
+import hmac
+import secrets
+from collections.abc import Sequence
+from datetime import datetime
+from datetime import timedelta
+
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
+from sqlmodel import select
+
+from scim_server.storage.organizations import OrganizationError
+from scim_server.storage.tables import Organization
+from scim_server.storage.tables import ScimToken
+from scim_server.storage.tables import utcnow
+from scim_server.storage.timestamps import as_utc
+from scim_server.storage.timestamps import attach_utc
+
+TOKEN_PREFIX = "scim_"
+"""Marks our tokens, so that secret scanners and people can recognise a leaked one."""
+
+DISPLAY_PREFIX_LENGTH = len(TOKEN_PREFIX) + 5
+"""Characters of a token kept in clear to tell tokens apart; 5 random characters reveal 30 bits."""
+
+LAST_USED_RESOLUTION = timedelta(minutes=1)
+"""``last_used_at`` is written at most this often per token, not on every request."""
+
+
+class TokenNotFound(OrganizationError, LookupError):
+    """The organization has no token with this id."""
+
+
+def hash_token(token: str) -> str:
+    """Return the SHA-256 hex digest under which a token is stored and looked up.
+
+    >>> hash_token("scim_example")[:16]
+    '2bdd3e2f01c326f4'
+    """
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def is_token_active(token: ScimToken, *, now: datetime) -> bool:
+    """Tell whether a token is neither revoked nor expired at ``now`` (timezone-aware)."""
+    if token.revoked_at is not None:
+        return False
+    return token.expires_at is None or now < as_utc(token.expires_at)
+
+
+def _org_id(org: Organization) -> int:
+    """Return the id of a saved organization."""
+    if org.id is None:
+        raise OrganizationError(f"Organization {org.key!r} is not saved yet")
+    return org.id
+
+
+async def issue_token(
+    session: AsyncSession, *, org: Organization, name: str, expires_in: timedelta | None
+) -> tuple[ScimToken, str]:
+    """Create a token for ``org`` and return its record and the secret, which is never stored.
+
+    :param name: What the operator calls the token (an IdP, a person), shown in listings.
+    :param expires_in: How long the token is valid; ``None`` for no expiry.
+    :raises OrganizationError: When the name is empty or the lifetime is not positive.
+    """
+    if not name.strip():
+        raise OrganizationError("The token name must not be empty")
+    if expires_in is not None and expires_in <= timedelta(0):
+        raise OrganizationError("A token's lifetime must be positive")
+    secret = TOKEN_PREFIX + secrets.token_urlsafe(32)
+    issued_at = utcnow()
+    record = ScimToken(
+        id="tok_" + secrets.token_hex(6),
+        org_id=_org_id(org),
+        name=name.strip(),
+        sha256=hash_token(secret),
+        prefix=secret[:DISPLAY_PREFIX_LENGTH],
+        created_at=issued_at,
+        expires_at=None if expires_in is None else issued_at + expires_in,
+    )
+    session.add(record)
+    await session.flush()
+    return record, secret
+
+
+async def list_tokens(session: AsyncSession, org: Organization) -> Sequence[ScimToken]:
+    """Return every token of ``org``, revoked and expired ones included, oldest first."""
+    result = await session.scalars(
+        select(ScimToken)
+        .where(ScimToken.org_id == _org_id(org))
+        .order_by(col(ScimToken.created_at), col(ScimToken.id))
+    )
+    return [attach_utc(record) for record in result.all()]
+
+
+async def revoke_token(session: AsyncSession, org: Organization, token_id: str) -> ScimToken:
+    """Revoke a token of ``org``; revoking it again keeps the first revocation time.
+
+    :raises TokenNotFound: When ``org`` has no such token, including when another org has it.
+    """
+    result = await session.scalars(
+        select(ScimToken).where(ScimToken.org_id == _org_id(org), ScimToken.id == token_id)
+    )
+    record = result.first()
+    if record is None:
+        raise TokenNotFound(f"Organization {org.key!r} has no token {token_id!r}")
+    attach_utc(record)
+    if record.revoked_at is None:
+        record.revoked_at = utcnow()
+        await session.flush()
+    return record
+
+
+async def authenticate(
+    session: AsyncSession, *, org_key: str, token: str, now: datetime
+) -> Organization | None:
+    """Return the organization a bearer token opens, or ``None`` when it opens none.
+
+    The rules (DESIGN §3):
+
+    - the token is looked up by its SHA-256, so the index search compares digests and never
+      the secret, and the digest found is compared again with :func:`hmac.compare_digest`;
+    - a token opens only the organization whose key is ``org_key``: an unknown token, a
+      revoked or expired one and one of another organization all give ``None``, so a caller
+      cannot tell them apart (a 401 for each);
+    - ``last_used_at`` moves to ``now`` when it is older than :data:`LAST_USED_RESOLUTION`, so
+      a busy IdP does not cost a write per request; the caller commits.
+
+    :param now: The current time, timezone-aware.
+    """
+    digest = hash_token(token)
+    result = await session.execute(
+        select(ScimToken, Organization)
+        .join(Organization, col(Organization.id) == col(ScimToken.org_id))
+        .where(ScimToken.sha256 == digest)
+    )
+    row = result.first()
+    if row is None:
+        return None
+    record, organization = attach_utc(row[0]), attach_utc(row[1])
+    if not hmac.compare_digest(record.sha256, digest):
+        return None
+    if organization.key != org_key or not is_token_active(record, now=now):
+        return None
+    if record.last_used_at is None or now - record.last_used_at >= LAST_USED_RESOLUTION:
+        record.last_used_at = as_utc(now)
+        await session.flush()
+    return organization
