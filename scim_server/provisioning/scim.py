@@ -1,0 +1,70 @@
+"""The tenancy of the SCIM endpoints: who is calling, which organization, which profile.
+
+The web layer asks this object for everything below it, so that it never touches the
+database or the mapping profiles itself.
+"""
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime
+
+from scim_server.config import Settings
+from scim_server.mapping.profile import load_profiles
+from scim_server.protocol.service import OrgScimService
+from scim_server.storage.database import Database
+from scim_server.storage.database import Session
+from scim_server.storage.resources import SqlScimStorage
+from scim_server.storage.tables import Organization
+from scim_server.storage.tables import utcnow
+from scim_server.storage.tokens import authenticate
+
+DEFAULT_PROFILE = "generic"
+
+
+@dataclass
+class Tenancy:
+    """The database and the per-profile SCIM services the endpoints serve organizations with."""
+
+    database: Database
+    services: Mapping[str, OrgScimService]
+
+    @classmethod
+    def open(cls, settings: Settings) -> "Tenancy":
+        """Build the engine and one service per mapping profile; a bad profile stops start-up."""
+        services = {
+            name: OrgScimService(profile)
+            for name, profile in load_profiles(settings.mappings_dir).items()
+        }
+        return cls(database=Database.open(settings.database_url), services=services)
+
+    async def close(self) -> None:
+        """Release the database connections."""
+        await self.database.close()
+
+    @property
+    def default_service(self) -> OrgScimService:
+        """The service answering requests before their organization is known (a 401, say)."""
+        return self.services[DEFAULT_PROFILE]
+
+    def session(self) -> Session:
+        """Open a session; the caller commits."""
+        return self.database.session()
+
+    async def authenticate(
+        self, session: Session, *, org_key: str, token: str, now: datetime | None = None
+    ) -> Organization | None:
+        """Return the organization of the URL when the token is one of its live tokens."""
+        if not token:
+            return None
+        org = await authenticate(session, org_key=org_key, token=token, now=now or utcnow())
+        await session.commit()  # keep last_used_at even when the request itself fails
+        return org
+
+    def service_for(self, org: Organization) -> OrgScimService:
+        """Return the SCIM service of an organization's mapping profile."""
+        return self.services[org.profile]
+
+    def storage(self, session: Session, org: Organization) -> SqlScimStorage:
+        """Return the storage of one organization's resources."""
+        assert org.id is not None
+        return SqlScimStorage(session, org_id=org.id, provider=self.service_for(org).provider)

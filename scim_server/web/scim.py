@@ -1,0 +1,92 @@
+"""The SCIM endpoints of every organization: ``/scim/v2/{org}/...`` (DESIGN §3).
+
+Each request is authenticated against the organization in its URL: a token of another
+organization answers exactly as an unknown token does (401), so nothing tells one
+organization's existence or data to another. The request then runs in one database
+transaction over a storage bound to that organization, and is committed only when it succeeds.
+"""
+
+import json
+import uuid
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from scim2_models import PayloadTooLargeException
+from scim2_models import UnauthorizedException
+from scim2_server.requests import ScimRequest
+from scim2_server.responses import ScimResponse
+from scim2_server.service import ScimService
+from starlette.requests import Request
+from starlette.responses import Response
+
+from scim_server.provisioning.handler import ScimHandler
+from scim_server.provisioning.scim import Tenancy
+from scim_server.web.errors import error_response
+
+REQUEST_ID_HEADER = "X-Request-Id"
+
+
+@dataclass(frozen=True)
+class ScimEndpoints:
+    """What the SCIM endpoints need: the tenancy (database and services) and the limits."""
+
+    tenancy: Tenancy
+    max_body_bytes: int
+    public_url: str | None = None
+
+    async def __call__(self, request: Request) -> Response:
+        """Serve one SCIM request of one organization."""
+        request_id = request.headers.get(REQUEST_ID_HEADER) or uuid.uuid4().hex
+        org_key = request.path_params["org"]
+        service: ScimService = self.tenancy.default_service
+        try:
+            async with self.tenancy.session() as session:
+                org = await self.tenancy.authenticate(
+                    session, org_key=org_key, token=bearer_token(request.headers)
+                )
+                if org is None:
+                    raise UnauthorizedException(detail="Missing, invalid or expired bearer token")
+                service = self.tenancy.service_for(org)
+                scim_request = ScimRequest(
+                    method=request.method,
+                    base_url=self.base_url(request, org_key),
+                    path="/" + request.path_params.get("path", ""),
+                    query=dict(request.query_params),
+                    headers=list(request.headers.items()),
+                    body=await read_body(request, self.max_body_bytes),
+                )
+                storage = self.tenancy.storage(session, org)
+                response = await ScimHandler(service, storage).handle(scim_request)
+                await session.commit()
+        except Exception as exception:  # the one translation point: web/errors.py
+            response = error_response(service, exception, request_id=request_id)
+        return to_starlette(response, request_id=request_id)
+
+    def base_url(self, request: Request, org_key: str) -> str:
+        """Return the organization's SCIM root as the client sees it."""
+        root = self.public_url or str(request.base_url)
+        return f"{root.rstrip('/')}/scim/v2/{org_key}"
+
+
+def bearer_token(headers: Mapping[str, str]) -> str:
+    """Return the bearer token of a request, or an empty string."""
+    scheme, _, token = headers.get("authorization", "").partition(" ")
+    return token.strip() if scheme.casefold() == "bearer" else ""
+
+
+async def read_body(request: Request, limit: int) -> bytes:
+    """Read a body up to ``limit`` bytes; a larger one is a 413, without reading it all."""
+    body = b""
+    async for chunk in request.stream():
+        body += chunk
+        if len(body) > limit:
+            raise PayloadTooLargeException(detail=f"The request body exceeds {limit} bytes")
+    return body
+
+
+def to_starlette(response: ScimResponse, *, request_id: str) -> Response:
+    """Turn a SCIM response into a Starlette response carrying the request id."""
+    body = b"" if response.body is None else json.dumps(response.body).encode()
+    headers = {**response.headers, REQUEST_ID_HEADER: request_id}
+    media_type = headers.pop("Content-Type", None)
+    return Response(body, status_code=int(response.status), headers=headers, media_type=media_type)

@@ -1,0 +1,48 @@
+from collections.abc import AsyncIterator
+
+import httpx
+import pytest
+from starlette.applications import Starlette
+
+from scim_server.config import Settings
+from scim_server.provisioning.scim import Tenancy
+from scim_server.web.app import create_app
+from tests.support.databases import create_schema
+from tests.support.tenants import Tenant
+from tests.support.tenants import add_tenant
+
+
+@pytest.fixture
+async def app(database_url: str) -> AsyncIterator[Starlette]:
+    application = create_app(Settings(SCIM_DATABASE_URL=database_url))
+    tenancy: Tenancy = application.state.tenancy
+    await create_schema(tenancy.database)
+    yield application
+    await tenancy.close()
+
+
+@pytest.fixture
+async def client(app: Starlette) -> AsyncIterator[httpx.AsyncClient]:
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
+        yield client
+
+
+@pytest.fixture
+async def acme(app: Starlette) -> Tenant:
+    return await add_tenant(app.state.tenancy.database, "acme")
+
+
+@pytest.fixture
+async def globex(app: Starlette) -> Tenant:
+    return await add_tenant(app.state.tenancy.database, "globex")
+
+
+@pytest.fixture
+async def entra(app: Starlette) -> Tenant:
+    return await add_tenant(app.state.tenancy.database, "contoso", profile="entra")
+
+
+@pytest.fixture
+async def okta(app: Starlette) -> Tenant:
+    return await add_tenant(app.state.tenancy.database, "initech", profile="okta")
