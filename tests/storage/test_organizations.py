@@ -1,33 +1,15 @@
 from collections.abc import AsyncIterator
-from pathlib import Path
 
 import pytest
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.ext.asyncio import async_sessionmaker
-from sqlmodel import SQLModel
 
-from scim_server.storage.engine import create_engine
-from scim_server.storage.engine import create_sessionmaker
 from scim_server.storage.organizations import OrganizationError
 from scim_server.storage.organizations import OrganizationExists
 from scim_server.storage.organizations import OrganizationNotFound
 from scim_server.storage.organizations import create_organization
 from scim_server.storage.organizations import get_organization
 from scim_server.storage.organizations import list_organizations
-
-
-@pytest.fixture
-def anyio_backend() -> str:
-    return "asyncio"
-
-
-@pytest.fixture
-async def sessionmaker(tmp_path: Path) -> AsyncIterator[async_sessionmaker[AsyncSession]]:
-    engine = create_engine(f"sqlite:///{tmp_path / 'test.db'}")
-    async with engine.begin() as connection:
-        await connection.run_sync(SQLModel.metadata.create_all)
-    yield create_sessionmaker(engine)
-    await engine.dispose()
 
 
 @pytest.fixture

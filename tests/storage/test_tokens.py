@@ -3,16 +3,12 @@ from collections.abc import AsyncIterator
 from datetime import UTC
 from datetime import datetime
 from datetime import timedelta
-from pathlib import Path
 
 import pytest
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.ext.asyncio import async_sessionmaker
-from sqlmodel import SQLModel
 from sqlmodel import select
 
-from scim_server.storage.engine import create_engine
-from scim_server.storage.engine import create_sessionmaker
 from scim_server.storage.organizations import OrganizationError
 from scim_server.storage.organizations import create_organization
 from scim_server.storage.tables import Organization
@@ -22,20 +18,6 @@ from scim_server.storage.tokens import authenticate
 from scim_server.storage.tokens import issue_token
 from scim_server.storage.tokens import list_tokens
 from scim_server.storage.tokens import revoke_token
-
-
-@pytest.fixture
-def anyio_backend() -> str:
-    return "asyncio"
-
-
-@pytest.fixture
-async def sessionmaker(tmp_path: Path) -> AsyncIterator[async_sessionmaker[AsyncSession]]:
-    engine = create_engine(f"sqlite:///{tmp_path / 'test.db'}")
-    async with engine.begin() as connection:
-        await connection.run_sync(SQLModel.metadata.create_all)
-    yield create_sessionmaker(engine)
-    await engine.dispose()
 
 
 @pytest.fixture

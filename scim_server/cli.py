@@ -1,0 +1,351 @@
+"""The ``scim-server`` command: the operator's composition root (DESIGN §2 and §9).
+
+``main`` reads the settings from the environment once per invocation and hands them to the
+commands. A command that touches the database opens one session for its work and commits it
+(``storage.session.open_session``). Mistakes an operator can fix (a bad key, an unknown
+organization, a database that is not migrated) end with a one-line message and exit code 1;
+only a bug shows a traceback.
+"""
+
+import asyncio
+from collections.abc import Coroutine
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC
+from datetime import datetime
+from datetime import timedelta
+from typing import Any
+from typing import TypeVar
+
+import click
+from pydantic import ValidationError
+from rich.console import Console
+from rich.table import Table
+
+from scim_server.config import ConfigError
+from scim_server.config import Settings
+from scim_server.mapping.profile import MappingError
+from scim_server.mapping.profile import load_profiles
+from scim_server.storage.migrate import ForeignKeyViolation
+from scim_server.storage.migrate import migrate as migrate_database
+from scim_server.storage.organizations import IDENTITY_MODES
+from scim_server.storage.organizations import OrganizationError
+from scim_server.storage.organizations import create_organization
+from scim_server.storage.organizations import get_organization
+from scim_server.storage.organizations import list_organizations
+from scim_server.storage.organizations import validate_org_key
+from scim_server.storage.session import StorageError
+from scim_server.storage.session import open_session
+from scim_server.storage.tables import Organization
+from scim_server.storage.tables import ScimToken
+from scim_server.storage.tokens import is_token_active
+from scim_server.storage.tokens import issue_token
+from scim_server.storage.tokens import list_tokens
+from scim_server.storage.tokens import revoke_token
+
+LOCAL_URL = "http://127.0.0.1:8000"
+"""Where ``serve`` listens by default; the base URL shown when ``SCIM_PUBLIC_URL`` is unset."""
+
+OPERATOR_ERRORS = (OrganizationError, MappingError, ConfigError, StorageError, ForeignKeyViolation)
+"""What an operator can correct: reported in one line, without a traceback."""
+
+PIPED_WIDTH = 1000
+"""The width tables get when stdout is not a terminal: wide enough that no cell is folded."""
+
+Result = TypeVar("Result")
+
+
+@contextmanager
+def reported_errors() -> Iterator[None]:
+    """Turn an operator error into a one-line click error (exit code 1)."""
+    try:
+        yield
+    except OPERATOR_ERRORS as error:
+        raise click.ClickException(str(error).strip().splitlines()[0]) from None
+
+
+def run(work: Coroutine[Any, Any, Result]) -> Result:
+    """Run one piece of async database work to completion, reporting operator errors."""
+    with reported_errors():
+        return asyncio.run(work)
+
+
+def load_settings() -> Settings:
+    """Read the settings from the environment, reporting the first invalid one."""
+    try:
+        return Settings()
+    except ValidationError as error:
+        first = error.errors()[0]
+        where = ".".join(str(part) for part in first["loc"])
+        raise click.ClickException(f"Invalid configuration: {where}: {first['msg']}") from None
+
+
+def scim_base_url(settings: Settings, org_key: str) -> str:
+    """Return the SCIM base URL an IdP of an organization is configured with (DESIGN §3)."""
+    return f"{(settings.public_url or LOCAL_URL).rstrip('/')}/scim/v2/{org_key}"
+
+
+def show_time(moment: datetime | None, *, missing: str = "-") -> str:
+    """Format a timestamp for people, in UTC to the minute.
+
+    >>> show_time(datetime(2026, 5, 1, 9, 30, 15, tzinfo=UTC))
+    '2026-05-01 09:30'
+    >>> show_time(None, missing="never")
+    'never'
+    """
+    if moment is None:
+        return missing
+    return moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M")
+
+
+def print_table(table: Table) -> None:
+    """Print a table, folding cells to the terminal's width but never when piped to a program."""
+    console = Console()
+    if not console.is_terminal:
+        console.width = PIPED_WIDTH
+    console.print(table)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.pass_context
+def main(context: click.Context) -> None:
+    """Provision Auth0 Organizations from the SCIM 2.0 clients of their IdPs."""
+    context.obj = load_settings()
+
+
+@main.command()
+@click.pass_obj
+def migrate(settings: Settings) -> None:
+    """Create or upgrade the database schema (safe to run on every start)."""
+    with reported_errors():
+        migrate_database(settings.database_url)
+    click.echo("Database schema is up to date.")
+
+
+@main.command()
+@click.option("--host", default="127.0.0.1", show_default=True, help="Interface to listen on.")
+@click.option(
+    "--port", type=click.IntRange(1, 65535), default=8000, show_default=True, help="TCP port."
+)
+@click.option("--sandbox", is_flag=True, help="Use a local Auth0 emulator (not available yet).")
+@click.pass_obj
+def serve(settings: Settings, host: str, port: int, sandbox: bool) -> None:
+    """Serve the SCIM endpoints of every organization."""
+    if sandbox:
+        raise click.ClickException("--sandbox is not available yet")
+    # Imported here so that the operator commands do not load the web stack.
+    import uvicorn
+
+    from scim_server.web.app import create_app
+
+    with reported_errors():
+        app = create_app(settings)
+    uvicorn.run(app, host=host, port=port)
+
+
+@main.group()
+def org() -> None:
+    """Manage organizations: one per Auth0 Organization fed by one IdP."""
+
+
+@org.command("add")
+@click.argument("key")
+@click.option("--auth0-org", required=True, help="The Auth0 organization id (org_...) or name.")
+@click.option("--connection", required=True, help="The Auth0 connection its users live in.")
+@click.option(
+    "--mode",
+    "identity_mode",
+    type=click.Choice(IDENTITY_MODES),
+    default="create",
+    show_default=True,
+    help="How Auth0 users are obtained: created, linked at login, or invited.",
+)
+@click.option(
+    "--profile",
+    default="generic",
+    show_default=True,
+    help="The IdP's mapping profile (generic, okta, entra, onelogin, or one of SCIM_MAPPINGS_DIR).",
+)
+@click.option("--display-name", help="A name for people; the key is used when absent.")
+@click.pass_obj
+def org_add(
+    settings: Settings,
+    key: str,
+    auth0_org: str,
+    connection: str,
+    identity_mode: str,
+    profile: str,
+    display_name: str | None,
+) -> None:
+    """Add organization KEY; its SCIM base URL ends with /scim/v2/KEY."""
+    with reported_errors():
+        validate_org_key(key)
+        profiles = load_profiles(settings.mappings_dir)
+    if profile not in profiles:
+        raise click.ClickException(
+            f"Unknown mapping profile {profile!r}: use one of {', '.join(sorted(profiles))}"
+        )
+
+    async def add() -> Organization:
+        async with open_session(settings.database_url) as session:
+            return await create_organization(
+                session,
+                key=key,
+                auth0_org=auth0_org,
+                connection=connection,
+                identity_mode=identity_mode,
+                profile=profile,
+                display_name=display_name,
+            )
+
+    organization = run(add())
+    click.echo(
+        f"Added organization {organization.key} (Auth0 organization {organization.auth0_org}, "
+        f"connection {organization.connection}, mode {organization.identity_mode}, "
+        f"profile {organization.profile})."
+    )
+    click.echo(f"SCIM base URL: {scim_base_url(settings, organization.key)}")
+    click.echo(f"Next: scim-server token issue {organization.key}")
+
+
+@org.command("list")
+@click.pass_obj
+def org_list(settings: Settings) -> None:
+    """List the organizations."""
+
+    async def fetch() -> list[Organization]:
+        async with open_session(settings.database_url) as session:
+            return list(await list_organizations(session))
+
+    organizations = run(fetch())
+    if not organizations:
+        click.echo("No organizations yet: add one with `scim-server org add`.")
+        return
+    table = Table("Key", "Display name", "Auth0 org", "Connection", "Mode", "Profile", "Created")
+    for organization in organizations:
+        table.add_row(
+            organization.key,
+            organization.display_name or "-",
+            organization.auth0_org,
+            organization.connection,
+            organization.identity_mode,
+            organization.profile,
+            show_time(organization.created_at),
+        )
+    print_table(table)
+
+
+@org.command("show")
+@click.argument("key")
+@click.pass_obj
+def org_show(settings: Settings, key: str) -> None:
+    """Show organization KEY, its SCIM base URL and its tokens."""
+
+    async def fetch() -> tuple[Organization, list[ScimToken]]:
+        async with open_session(settings.database_url) as session:
+            organization = await get_organization(session, key)
+            return organization, list(await list_tokens(session, organization))
+
+    organization, tokens = run(fetch())
+    now = datetime.now(UTC)
+    active = sum(is_token_active(token, now=now) for token in tokens)
+    for label, value in [
+        ("Key", organization.key),
+        ("Display name", organization.display_name or "-"),
+        ("Auth0 org", organization.auth0_org),
+        ("Connection", organization.connection),
+        ("Identity mode", organization.identity_mode),
+        ("Profile", organization.profile),
+        ("Leaver policy", organization.leaver_policy),
+        ("Created", show_time(organization.created_at)),
+        ("SCIM base URL", scim_base_url(settings, organization.key)),
+        ("Tokens", f"{active} active, {len(tokens)} issued"),
+    ]:
+        click.echo(f"{label + ':':<15}{value}")
+
+
+@main.group()
+def token() -> None:
+    """Manage the SCIM bearer tokens of an organization."""
+
+
+@token.command("issue")
+@click.argument("key")
+@click.option("--name", default="default", show_default=True, help="What the token is for.")
+@click.option(
+    "--expires-in",
+    "expires_in_days",
+    type=click.IntRange(min=1),
+    metavar="DAYS",
+    help="Days until the token expires; it never does when absent.",
+)
+@click.pass_obj
+def token_issue(settings: Settings, key: str, name: str, expires_in_days: int | None) -> None:
+    """Issue a token for organization KEY; the token alone is the last line printed.
+
+    So that scripts can take it: TOKEN=$(scim-server token issue acme | tail -1)
+    """
+    expires_in = None if expires_in_days is None else timedelta(days=expires_in_days)
+
+    async def issue() -> tuple[ScimToken, str]:
+        async with open_session(settings.database_url) as session:
+            organization = await get_organization(session, key)
+            return await issue_token(session, org=organization, name=name, expires_in=expires_in)
+
+    record, secret = run(issue())
+    expiry = show_time(record.expires_at, missing="never")
+    click.echo(
+        f"Issued token {record.id} ({record.name}) for organization {key}; expires: {expiry}."
+    )
+    click.echo(f"Give it to the IdP as the bearer token of {scim_base_url(settings, key)}")
+    click.echo("It is shown only this once: only its SHA-256 is stored.")
+    click.echo(secret)
+
+
+@token.command("list")
+@click.argument("key")
+@click.pass_obj
+def token_list(settings: Settings, key: str) -> None:
+    """List the tokens of organization KEY (never their secrets)."""
+
+    async def fetch() -> list[ScimToken]:
+        async with open_session(settings.database_url) as session:
+            organization = await get_organization(session, key)
+            return list(await list_tokens(session, organization))
+
+    tokens = run(fetch())
+    if not tokens:
+        click.echo(
+            f"Organization {key} has no tokens: issue one with `scim-server token issue {key}`."
+        )
+        return
+    table = Table("ID", "Name", "Prefix", "Created", "Expires", "Revoked", "Last used")
+    for record in tokens:
+        table.add_row(
+            record.id,
+            record.name,
+            f"{record.prefix}...",
+            show_time(record.created_at),
+            show_time(record.expires_at, missing="never"),
+            show_time(record.revoked_at),
+            show_time(record.last_used_at, missing="never"),
+        )
+    print_table(table)
+
+
+@token.command("revoke")
+@click.argument("key")
+@click.argument("token_id")
+@click.pass_obj
+def token_revoke(settings: Settings, key: str, token_id: str) -> None:
+    """Revoke token TOKEN_ID of organization KEY; IdP requests with it are refused at once."""
+
+    async def revoke() -> ScimToken:
+        async with open_session(settings.database_url) as session:
+            organization = await get_organization(session, key)
+            return await revoke_token(session, organization, token_id)
+
+    record = run(revoke())
+    click.echo(
+        f"Token {record.id} ({record.name}) of {key} revoked at {show_time(record.revoked_at)}."
+    )
