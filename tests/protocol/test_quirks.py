@@ -3,6 +3,7 @@
 import pytest
 from scim2_models import InvalidValueException
 
+from tests.protocol.conftest import BASE_URL
 from tests.protocol.conftest import ENTERPRISE
 from tests.protocol.conftest import GROUP_SCHEMA
 from tests.protocol.conftest import Driver
@@ -443,3 +444,37 @@ def test_post_without_active_is_accepted(any_profile: Driver) -> None:
     body = a_user()
     del body["active"]
     assert any_profile.create("User", body).active is None
+
+
+# -- Okta lifecycle shapes ----------------------------------------------------------------
+
+
+def test_okta_path_less_replace_deactivates_user(okta: Driver) -> None:
+    user = okta.patch(okta.stored("User", a_user()), {"op": "replace", "value": {"active": False}})
+    assert user.active is False
+
+
+def test_okta_aiw_put_of_the_fetched_user_deactivates_it(okta: Driver) -> None:
+    """AIW apps PUT back what GET returned, read-only id, meta and groups included."""
+    user = okta.stored("User", a_user(), resource_id="abc")
+    with okta.service.provider:
+        fetched = okta.service.creation_response(BASE_URL, user).body
+    assert fetched is not None
+    fetched.update(active=False, groups=[{"value": "g1", "display": "Eng"}])
+    replaced = okta.replace(user, fetched)
+    assert (replaced.id, replaced.active, replaced.groups) == ("abc", False, None)
+
+
+def test_okta_aiw_group_put_with_its_own_display_name(okta: Driver) -> None:
+    group = okta.stored("Group", a_group("u1"), resource_id="g1")
+    with okta.service.provider:
+        fetched = okta.service.creation_response(BASE_URL, group).body
+    assert fetched is not None
+    replaced = okta.replace(group, fetched)
+    assert (replaced.id, replaced.display_name) == ("g1", "Engineering")
+
+
+def test_entra_null_update_clears_the_attribute(entra: Driver) -> None:
+    user = entra.stored("User", a_user(nickName="Babs"))
+    entra.patch(user, {"op": "Replace", "path": "nickName", "value": None})
+    assert user.nick_name is None
