@@ -26,6 +26,7 @@ from scim_server.config import ConfigError
 from scim_server.config import Settings
 from scim_server.mapping.profile import MappingError
 from scim_server.mapping.profile import load_profiles
+from scim_server.storage.engine import async_url
 from scim_server.storage.migrate import ForeignKeyViolation
 from scim_server.storage.migrate import migrate as migrate_database
 from scim_server.storage.organizations import IDENTITY_MODES
@@ -35,6 +36,7 @@ from scim_server.storage.organizations import get_organization
 from scim_server.storage.organizations import list_organizations
 from scim_server.storage.organizations import validate_org_key
 from scim_server.storage.session import StorageError
+from scim_server.storage.session import database_errors
 from scim_server.storage.session import open_session
 from scim_server.storage.tables import Organization
 from scim_server.storage.tables import ScimToken
@@ -73,11 +75,16 @@ def run(work: Coroutine[Any, Any, Result]) -> Result:
 def load_settings() -> Settings:
     """Read the settings from the environment, reporting the first invalid one."""
     try:
-        return Settings()
+        settings = Settings()
     except ValidationError as error:
         first = error.errors()[0]
         where = ".".join(str(part) for part in first["loc"])
         raise click.ClickException(f"Invalid configuration: {where}: {first['msg']}") from None
+    try:
+        async_url(settings.database_url)
+    except ValueError as error:
+        raise click.ClickException(f"Invalid configuration: SCIM_DATABASE_URL: {error}") from None
+    return settings
 
 
 def scim_base_url(settings: Settings, org_key: str) -> str:
@@ -117,7 +124,7 @@ def main(context: click.Context) -> None:
 @click.pass_obj
 def migrate(settings: Settings) -> None:
     """Create or upgrade the database schema (safe to run on every start)."""
-    with reported_errors():
+    with reported_errors(), database_errors():
         migrate_database(settings.database_url)
     click.echo("Database schema is up to date.")
 

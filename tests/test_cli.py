@@ -267,6 +267,22 @@ def test_a_database_never_migrated_is_reported_in_one_line(database_file: str) -
     assert_refused(result, "Database error")
 
 
+def test_migrate_reports_a_database_it_cannot_reach_in_one_line() -> None:
+    result = Cli("postgresql://scim@127.0.0.1:1/scim")("migrate")
+
+    assert_refused(result, "Cannot reach the database")
+
+
+@pytest.mark.parametrize(
+    ("url", "message"),
+    [("mysql://db/scim", "Unsupported database 'mysql'"), ("nonsense", "Cannot parse")],
+)
+def test_a_database_url_that_is_not_sqlite_or_postgresql_is_refused(url: str, message: str) -> None:
+    result = Cli(url)("org", "list")
+
+    assert_refused(result, f"Invalid configuration: SCIM_DATABASE_URL: {message}")
+
+
 def test_an_invalid_setting_is_reported_in_one_line(database_file: str) -> None:
     result = Cli(database_file, AUTH0_MAX_RPS="fast")("org", "list")
 

@@ -4,6 +4,7 @@ from typing import Any
 
 from sqlalchemy import event
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
 from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlalchemy.ext.asyncio import create_async_engine
@@ -20,7 +21,10 @@ def async_url(url: str) -> str:
     >>> async_url("sqlite:///x.db")
     'sqlite+aiosqlite:///x.db'
     """
-    parsed = make_url(url)
+    try:
+        parsed = make_url(url)
+    except ArgumentError as error:
+        raise ValueError("Cannot parse the database URL") from error
     backend = parsed.get_backend_name()
     if backend not in ASYNC_DRIVERS:
         raise ValueError(f"Unsupported database {backend!r}: use sqlite or postgresql")

@@ -7,7 +7,9 @@ layer never need to know SQLAlchemy's exceptions.
 """
 
 from collections.abc import AsyncIterator
+from collections.abc import Iterator
 from contextlib import asynccontextmanager
+from contextlib import contextmanager
 
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -20,17 +22,14 @@ class StorageError(Exception):
     """The database cannot be reached or is not in the expected shape (not migrated)."""
 
 
-@asynccontextmanager
-async def open_session(database_url: str) -> AsyncIterator[AsyncSession]:
-    """Yield a session on a new engine; commit when the block succeeds, roll back otherwise.
+@contextmanager
+def database_errors() -> Iterator[None]:
+    """Raise what the database refuses as a :class:`StorageError` with a one-line message.
 
-    :raises StorageError: When the database refuses the connection or a statement.
+    :raises StorageError: When the database cannot be reached or refuses a statement.
     """
-    engine = create_engine(database_url)
     try:
-        async with create_sessionmaker(engine)() as session:
-            yield session
-            await session.commit()
+        yield
     except DBAPIError as error:
         detail = (str(error.orig).strip() or type(error.orig).__name__).splitlines()[0]
         raise StorageError(
@@ -38,5 +37,19 @@ async def open_session(database_url: str) -> AsyncIterator[AsyncSession]:
         ) from error
     except OSError as error:
         raise StorageError(f"Cannot reach the database: {error}") from error
+
+
+@asynccontextmanager
+async def open_session(database_url: str) -> AsyncIterator[AsyncSession]:
+    """Yield a session on a new engine; commit when the block succeeds, roll back otherwise.
+
+    :raises StorageError: When the database cannot be used (see :func:`database_errors`).
+    """
+    engine = create_engine(database_url)
+    try:
+        with database_errors():
+            async with create_sessionmaker(engine)() as session:
+                yield session
+                await session.commit()
     finally:
         await engine.dispose()
