@@ -34,7 +34,7 @@ def schema_of(connection: Connection) -> dict[str, set[str]]:
     """Map every table to the names of its indexes and unique constraints."""
     inspector = inspect(connection)
     return {
-        table: {index["name"] for index in inspector.get_indexes(table)}
+        table: {index["name"] or "" for index in inspector.get_indexes(table)}
         | {constraint["name"] or "" for constraint in inspector.get_unique_constraints(table)}
         for table in inspector.get_table_names()
     }
@@ -42,7 +42,8 @@ def schema_of(connection: Connection) -> dict[str, set[str]]:
 
 def pending_changes(connection: Connection) -> list[Any]:
     context = MigrationContext.configure(connection, opts={"compare_type": True})
-    return compare_metadata(context, SQLModel.metadata)
+    changes: list[Any] = compare_metadata(context, SQLModel.metadata)
+    return changes
 
 
 def revision_of(url: str) -> str | None:
