@@ -1,0 +1,446 @@
+"""Filters and sorts in SQL against scim2-models' own evaluator, on SQLite and PostgreSQL.
+
+Users and groups are written as rows (``search_document`` included) the way the storage
+writes them, read back as the storage reads them, and every filter and sort must keep and
+order exactly the resources ``ScimFilter.match`` and ``SearchRequest.sort`` keep and order.
+The database is filled once per module and only read by the tests.
+"""
+
+import asyncio
+import unicodedata
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC
+from datetime import datetime
+from datetime import timedelta
+from typing import Any
+from typing import cast
+
+import pytest
+from scim2_models import Resource
+from scim2_models import ScimFilter
+from scim2_models import SearchRequest
+from scim2_server.testing import SEARCH_FILTERS
+from scim2_server.testing import SEARCH_USERS
+from scim2_server.utils import load_default_provider
+from scim2_server.utils import parametrize
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.pool import NullPool
+from sqlmodel import SQLModel
+
+from scim_server.storage.engine import create_engine
+from scim_server.storage.search import filter_clause
+from scim_server.storage.search import search_document
+from scim_server.storage.tables import GroupMember
+from scim_server.storage.tables import Organization
+from scim_server.storage.tables import ScimResource
+
+ENTERPRISE = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"
+PROVIDER = load_default_provider()
+USER = cast(
+    type[Resource[Any]],
+    PROVIDER.model_for(next(t for t in PROVIDER.resource_types if t.id == "User")),
+)
+GROUP = cast(
+    type[Resource[Any]],
+    PROVIDER.model_for(next(t for t in PROVIDER.resource_types if t.id == "Group")),
+)
+NOT_STORED = {"id", "meta", "password", "members", "groups"}
+
+TRICKY_USERS: list[dict[str, Any]] = [
+    {
+        "userName": unicodedata.normalize("NFD", "Émile"),
+        "externalId": "ABC",
+        "title": "Straße",
+        "name": {},
+        "emails": [],
+        "active": True,
+        ENTERPRISE: {"department": "R&D", "manager": {"value": "mgr-1", "displayName": "Boss"}},
+    },
+    {
+        "userName": "a_b",
+        "externalId": "abc",
+        "displayName": "ÉRIC",
+        "nickName": "😀",
+        "emails": [
+            {"value": "first@x.example", "type": "home", "primary": False},
+            {"value": "Second@X.example", "type": "work", "primary": True},
+            {"value": "third@x.example"},
+        ],
+        ENTERPRISE: {},
+    },
+    {
+        "userName": "a%b",
+        "externalId": "B",
+        "nickName": "\uff5a",
+        "title": "a_b%",
+        "emails": [{"value": "x@y.example", "type": "WORK", "display": ""}],
+        "x509Certificates": [{"value": "aGVsbG8="}],
+        ENTERPRISE: {"manager": {"value": "MGR-1"}, "employeeNumber": "10"},
+    },
+    {
+        "userName": "axb",
+        "externalId": unicodedata.normalize("NFD", "é"),
+        "nickName": "z",
+        "displayName": "",
+        "active": False,
+        "emails": [{"type": "work"}],
+        "phoneNumbers": [{"value": "+1 555", "type": "mobile"}],
+    },
+    {"userName": "zed", "name": {"givenName": "", "familyName": "Ømega"}},
+]
+
+CREATED = [
+    datetime(1999, 12, 31, 23, 59, 59, tzinfo=UTC),
+    datetime(2010, 5, 13, 4, 42, 34, 123456, tzinfo=UTC),
+    datetime(2010, 5, 13, 4, 42, 34, 123457, tzinfo=UTC),
+    datetime(2020, 1, 1, tzinfo=UTC),
+    datetime(2024, 2, 29, 12, 0, tzinfo=UTC),
+]
+
+USER_FILTERS = [
+    'userName eq "émile"',
+    'userName eq "ÉMILE"',
+    'userName sw "a_"',
+    'userName sw "a%"',
+    'userName co "%"',
+    'userName co "_"',
+    'userName ew "b"',
+    'userName co ""',
+    'userName gt "a%b"',
+    'userName lt "Z"',
+    'userName ge "axb" and userName le "dave_%"',
+    'externalId eq "abc"',
+    'externalId eq "ABC"',
+    'externalId eq "é"',
+    'externalId ne "abc"',
+    'externalId gt "B"',
+    'externalId lt "a"',
+    'externalId co "b"',
+    "externalId pr",
+    "externalId eq null",
+    'id eq "00000000-0000-0000-0000-000000000000"',
+    "id pr",
+    'id sw "0"',
+    'title eq "STRASSE"',
+    'title eq "straße"',
+    'title co "_b%"',
+    'title ew "%"',
+    'title eq ""',
+    'title ne ""',
+    'displayName eq "éric"',
+    'displayName eq ""',
+    "displayName ne null",
+    'nickName gt "z"',
+    'nickName lt "😀"',
+    'nickName ge "\uff5a"',
+    "name eq null",
+    "name ne null",
+    'name eq "x"',
+    'name ne "x"',
+    "not (name pr)",
+    "name.givenName pr",
+    "name.givenName eq null",
+    'name.givenName eq ""',
+    'name.familyName eq "ømega"',
+    'name.familyName gt "s"',
+    "emails eq null",
+    "emails ne null",
+    'emails ne "second@x.example"',
+    'emails eq "SECOND@x.example"',
+    'emails ew ".EXAMPLE"',
+    "emails.type eq null",
+    "emails.type ne null",
+    'emails.type eq "work"',
+    'emails.type ne "work"',
+    "emails.value pr",
+    "emails.display pr",
+    "emails.primary eq false",
+    "emails.primary ne true",
+    "not (emails.primary eq true)",
+    'emails[type eq "work"].value eq "second@x.example"',
+    'emails[type eq "work" and value ew "example"]',
+    'emails[type eq "work" or primary eq false]',
+    "emails[not (value pr)]",
+    "emails[value pr and not (type pr)]",
+    'emails[display eq ""]',
+    'emails[display ne ""]',
+    "emails[primary eq null]",
+    'emails[value gt "s"]',
+    'emails[type eq "work"] and not (emails[type eq "home"])',
+    "phoneNumbers pr",
+    'phoneNumbers.value co "555"',
+    'addresses eq "x"',
+    'addresses ne "x"',
+    "addresses ne null",
+    "addresses pr",
+    "x509Certificates pr",
+    'x509Certificates.value eq "aGVsbG8="',
+    'x509Certificates.value ne "aGVsbG8="',
+    'x509Certificates.value eq "aGk="',
+    'schemas eq "URN:ietf:params:scim:schemas:core:2.0:User"',
+    f'schemas eq "{ENTERPRISE}"',
+    'schemas[value co "enterprise"]',
+    "schemas[value eq 5]",
+    'schemas[type eq "x"]',
+    "schemas[value pr]",
+    "active eq true",
+    "active ne false",
+    "active eq null",
+    "not (active pr)",
+    "active pr or emails.primary pr",
+    f"{ENTERPRISE}:department pr",
+    f'{ENTERPRISE}:department eq "r&d"',
+    f'{ENTERPRISE}:employeeNumber lt "2"',
+    f"{ENTERPRISE}:employeeNumber eq null",
+    f"{ENTERPRISE}:manager pr",
+    f"{ENTERPRISE}:manager eq null",
+    f'{ENTERPRISE}:manager.value eq "mgr-1"',
+    f'{ENTERPRISE}:manager.value ne "mgr-1"',
+    f'{ENTERPRISE}:manager.displayName eq "boss"',
+    "urn:ietf:params:scim:schemas:extension:ENTERPRISE:2.0:User:DEPARTMENT pr",
+    'meta.created eq "2010-05-13T04:42:34.123456Z"',
+    'meta.created eq "2010-05-13T06:42:34.123456+02:00"',
+    'meta.created gt "2010-05-13T04:42:34.123456Z"',
+    'meta.created ge "2010-05-13T04:42:34.123456Z"',
+    'meta.created lt "2010-05-13T04:42:34.123457Z"',
+    'meta.created le "2000-01-01T00:00:00Z"',
+    'meta.created ne "2020-01-01T00:00:00Z"',
+    'meta.created gt "2010-05-13T04:42:34"',
+    'meta.created ne "2010-05-13T04:42:34"',
+    'meta.created sw "2010"',
+    'meta.created ew "Z"',
+    "meta.created pr",
+    "meta.created eq null",
+    'meta.lastModified ge "2010-01-01T00:00:00Z"',
+    "meta pr",
+    "meta eq null",
+    'meta ne "x"',
+    'meta.resourceType eq "User"',
+    'meta.resourceType eq "user"',
+    'meta.resourceType co "se"',
+    'USERNAME eq "ALICE"',
+    'Emails[Type eq "work"]',
+    'userName eq "alice" or (title pr and not (active eq false))',
+    'not (userName eq "alice" or userName eq "bob") and emails pr',
+    '(title pr or name pr) and (emails.type eq "work" or active eq false)',
+]
+
+GROUP_FILTERS = [
+    'displayName eq "ADMINS"',
+    'displayName co "m"',
+    'displayName gt "b"',
+    "displayName pr",
+    "members pr",
+    "not (members pr)",
+    "members eq null",
+    "members ne null",
+    "members.value pr",
+    "members.display pr",
+    "members.type pr",
+    "members.$ref pr",
+    "members[display pr]",
+    "members[value pr and not (display pr)]",
+    'externalId eq "g-1"',
+    'meta.resourceType eq "Group"',
+]
+
+
+@dataclass
+class SearchDatabase:
+    """A database holding the users and groups, and the same resources read back."""
+
+    runner: asyncio.Runner
+    engine: AsyncEngine
+    dialect: str
+    org_id: int
+    resources: list[Resource[Any]]
+
+    def of(self, model: type[Resource[Any]]) -> list[Resource[Any]]:
+        return [r for r in self.resources if type(r) is model]
+
+    def select_ids(
+        self, model: type[Resource[Any]] | None, condition: Any, order: list[Any] | None = None
+    ) -> list[str]:
+        query = select(ScimResource.id).where(ScimResource.org_id == self.org_id, condition)
+        if model is not None:
+            query = query.where(ScimResource.resource_type == model.__name__.split("[")[0])
+        query = query.order_by(*(order or []), ScimResource.created_at, ScimResource.pk)
+
+        async def run() -> list[str]:
+            async with self.engine.connect() as connection:
+                return list((await connection.scalars(query)).all())
+
+        return self.runner.run(run())
+
+    def search(self, model: type[Resource[Any]], scim_filter: str) -> list[str]:
+        """Return the ids SQL keeps, in storage order."""
+        request = parametrize(SearchRequest, model)(filter=scim_filter)
+        assert request.filter is not None
+        return self.select_ids(
+            model, filter_clause(request.filter.ast, model=model, dialect=self.dialect)
+        )
+
+    def matched(self, model: type[Resource[Any]], scim_filter: str) -> list[str]:
+        """Return the ids ScimFilter.match keeps, in storage order."""
+        evaluator = ScimFilter[model](scim_filter)  # type: ignore[valid-type]
+        return [cast(str, r.id) for r in self.of(model) if evaluator.match(r)]
+
+
+def comparable(model: type[Resource[Any]], attribute: str, value: Any) -> Any:
+    if value is None:
+        return None
+    from scim2_models import Path as ScimPath
+
+    binding = ScimPath[model](attribute).resolve()  # type: ignore[valid-type]
+    assert binding is not None
+    return binding.comparable(value)
+
+
+def build_rows(org_id: int) -> tuple[list[ScimResource], list[GroupMember], list[Resource[Any]]]:
+    """Build rows as the storage writes them, and the resources as it reads them back."""
+    rows: list[ScimResource] = []
+    loaded: list[Resource[Any]] = []
+    users = [*SEARCH_USERS, *TRICKY_USERS]
+    for index, payload in enumerate(users):
+        rows.append(row_of(USER, payload, org_id, index))
+    groups = [
+        ({"displayName": "Admins", "externalId": "g-1"}, [(0, "Alice", "User"), (1, None, None)]),
+        ({"displayName": "empty"}, []),
+        ({"displayName": "Bees"}, [(4, "", None), (len(users), None, "Group")]),
+    ]
+    members: list[GroupMember] = []
+    for offset, (payload, _) in enumerate(groups):
+        rows.append(row_of(GROUP, payload, org_id, len(users) + offset))
+    for pk, row in enumerate(rows, start=1):
+        row.pk = pk
+    for offset, (_, group_members) in enumerate(groups):
+        group = rows[len(users) + offset]
+        for member_index, display, kind in group_members:
+            members.append(
+                GroupMember(
+                    group_pk=group.pk, member_pk=rows[member_index].pk, display=display, type=kind
+                )
+            )
+    for row in rows:
+        data = dict(row.document)
+        data["id"] = row.id
+        data["meta"] = {
+            "resourceType": row.resource_type,
+            "created": row.created_at.isoformat(),
+            "lastModified": row.modified_at.isoformat(),
+            "version": f'W/"{row.version}"',
+        }
+        by_pk = {r.pk: r for r in rows}
+        row_members = [
+            {
+                "value": by_pk[m.member_pk].id,
+                "$ref": f"{by_pk[m.member_pk].resource_type}s/{by_pk[m.member_pk].id}",
+                "display": m.display,
+                "type": m.type,
+            }
+            for m in members
+            if m.group_pk == row.pk
+        ]
+        if row_members:
+            data["members"] = [
+                {key: value for key, value in member.items() if value is not None}
+                for member in row_members
+            ]
+        loaded.append((USER if row.resource_type == "User" else GROUP).model_validate(data))
+    # The order the storage lists them in: created_at, then pk (ids grow with pk here).
+    loaded.sort(key=lambda r: (r.meta.created, r.id))  # type: ignore[union-attr]
+    return rows, members, loaded
+
+
+def row_of(
+    model: type[Resource[Any]], payload: dict[str, Any], org_id: int, index: int
+) -> ScimResource:
+    resource = model.model_validate(payload)
+    document = resource.model_dump(mode="json", exclude=NOT_STORED)
+    stored = model.model_validate(document)
+    created = CREATED[index % len(CREATED)] + timedelta(days=400 * (index // len(CREATED)))
+    return ScimResource(
+        id=str(uuid.UUID(int=index)),
+        org_id=org_id,
+        resource_type=model.__name__.split("[")[0],
+        document=document,
+        search_document=search_document(stored),
+        created_at=created,
+        modified_at=created + timedelta(days=31, microseconds=index),
+        user_name_key=comparable(model, "userName", getattr(stored, "user_name", None)),
+        external_id=comparable(model, "externalId", stored.external_id),
+        display_name_key=comparable(model, "displayName", stored.display_name)
+        if model is GROUP
+        else None,
+        active=getattr(stored, "active", None),
+    )
+
+
+async def fill(engine: AsyncEngine) -> tuple[int, list[Resource[Any]]]:
+    async with engine.begin() as connection:
+        await connection.run_sync(SQLModel.metadata.create_all)
+    from sqlmodel.ext.asyncio.session import AsyncSession
+
+    async with AsyncSession(engine, expire_on_commit=False) as session:
+        org = Organization(key="acme", auth0_org="org_1", connection="db")
+        other = Organization(key="other", auth0_org="org_2", connection="db")
+        session.add_all([org, other])
+        await session.commit()
+        assert org.id is not None
+        rows, members, loaded = build_rows(org.id)
+        session.add_all(rows)
+        await session.flush()
+        session.add_all(members)
+        await session.commit()
+        return org.id, loaded
+
+
+@pytest.fixture(
+    scope="module",
+    params=[
+        pytest.param("sqlite", id="sqlite"),
+        pytest.param("postgresql", id="postgresql", marks=pytest.mark.postgresql),
+    ],
+)
+def database(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[SearchDatabase]:
+    with asyncio.Runner() as runner:
+        if request.param == "sqlite":
+            url = f"sqlite+aiosqlite:///{tmp_path_factory.mktemp('filters') / 'search.db'}"
+            dropper = None
+        else:
+            server = request.getfixturevalue("postgresql_server")
+            name = f"filters_{uuid.uuid4().hex[:12]}"
+            runner.run(server.execute(f'CREATE DATABASE "{name}" TEMPLATE template0'))
+            url = server.url(name)
+            dropper = (server, name)
+        engine = create_engine(url, poolclass=NullPool)
+        org_id, resources = runner.run(fill(engine))
+        yield SearchDatabase(runner, engine, request.param, org_id, resources)
+        runner.run(engine.dispose())
+        if dropper is not None:
+            server, name = dropper
+            runner.run(server.execute(f'DROP DATABASE "{name}" WITH (FORCE)'))
+
+
+def test_the_data_set_holds_what_the_filters_need(database: SearchDatabase) -> None:
+    assert len(database.of(USER)) == len(SEARCH_USERS) + len(TRICKY_USERS)
+    assert len(database.of(GROUP)) == 3
+
+
+@pytest.mark.parametrize("scim_filter", [*SEARCH_FILTERS, *USER_FILTERS])
+def test_user_filters_keep_what_scim_filter_match_keeps(
+    database: SearchDatabase, scim_filter: str
+) -> None:
+    assert database.search(USER, scim_filter) == database.matched(USER, scim_filter)
+
+
+@pytest.mark.parametrize("scim_filter", GROUP_FILTERS)
+def test_group_filters_keep_what_scim_filter_match_keeps(
+    database: SearchDatabase, scim_filter: str
+) -> None:
+    assert database.search(GROUP, scim_filter) == database.matched(GROUP, scim_filter)
