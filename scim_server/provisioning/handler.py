@@ -3,7 +3,6 @@
 from typing import Any
 from typing import cast
 
-from scim2_models import Group
 from scim2_models import PatchOp
 from scim2_models import Resource
 from scim2_models import ResourceType
@@ -14,6 +13,7 @@ from scim2_server.service import ScimService
 
 from scim_server.provisioning.members import plan_member_changes
 from scim_server.storage.resources import SqlScimStorage
+from scim_server.storage.resources import is_group
 
 
 class ScimHandler(AsyncScimHandler):
@@ -40,7 +40,7 @@ class ScimHandler(AsyncScimHandler):
         model = self.service.get_model(resource_type)
         plan = (
             plan_member_changes(patch_op, self.service.provider.policy)
-            if issubclass(model, Group)
+            if is_group(resource_type)
             else None
         )
         if plan is None:

@@ -27,8 +27,8 @@ MEMBERS = "members"
 
 
 def plan_member_changes(
-    patch_op: PatchOp[Any], policy: ScimPolicy
-) -> tuple[MemberChanges, PatchOp[Any]] | None:
+    patch_op: "PatchOp[Any]", policy: ScimPolicy
+) -> "tuple[MemberChanges, PatchOp[Any]] | None":
     """Split a group PATCH into member changes and the operations left for scim2-models.
 
     :return: The member changes and a PATCH of the other operations, or ``None`` when an
@@ -70,6 +70,9 @@ def _apply(operation: PatchOperation[Any], changes: MemberChanges, policy: ScimP
             return False
         _remove(changes, ids)
         return True
+    if op is PatchOperation.Op.remove and operation.value is None:
+        changes.clear, changes.removed, changes.added = True, set(), {}
+        return True
     members = _members(operation.value)
     if members is None:
         return False
@@ -78,8 +81,6 @@ def _apply(operation: PatchOperation[Any], changes: MemberChanges, policy: ScimP
     elif op is PatchOperation.Op.replace_:
         changes.clear, changes.removed, changes.added = True, set(), {}
         _add(changes, members)
-    elif operation.value is None:
-        changes.clear, changes.removed, changes.added = True, set(), {}
     elif policy.remove_value_as_filter is ScimPolicy.RemoveValue.apply:
         # Entra (without aadOptscim062020): {"op":"Remove","path":"members","value":[{"value":"<uid>"}]}
         _remove(changes, {cast(str, m.value) for m in members})
@@ -89,10 +90,22 @@ def _apply(operation: PatchOperation[Any], changes: MemberChanges, policy: ScimP
 
 
 def _members(value: Any) -> list[GroupMember] | None:
+    """Return the members a value lists, or None when it is not a plain member list.
+
+    Anything odd (no ``value``, a wrong type) goes to scim2-models, which answers the right error.
+    """
     items = value if isinstance(value, list) else [value]
     members = []
     for item in items:
-        member = item if isinstance(item, GroupMember) else GroupMember.model_validate(item)
+        if isinstance(item, GroupMember):
+            member = item
+        elif isinstance(item, dict):
+            try:
+                member = GroupMember.model_validate(item)
+            except ValueError:
+                return None
+        else:
+            return None
         if not member.value:
             return None
         members.append(member)

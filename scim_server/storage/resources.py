@@ -64,6 +64,9 @@ from scim_server.storage.tables import GroupMember
 from scim_server.storage.tables import ScimResource
 from scim_server.storage.tables import utcnow
 
+USER_SCHEMA = str(User.__schema__)
+GROUP_SCHEMA = str(Group.__schema__)
+
 CHUNK = 500
 """Ids per ``IN (...)`` list: far below the bind-parameter limits of SQLite and PostgreSQL."""
 
@@ -86,6 +89,11 @@ class MemberChanges:
 
     def __bool__(self) -> bool:
         return self.clear or bool(self.removed) or bool(self.added)
+
+
+def is_group(resource_type: ResourceType) -> bool:
+    """Tell whether a resource type serves groups, whatever model a provider built for it."""
+    return resource_type.schema_ == GROUP_SCHEMA
 
 
 def aware(moment: datetime) -> datetime:
@@ -197,9 +205,7 @@ class SqlScimStorage(AsyncScimStorage):
         position: Any = None,
     ) -> SearchPage:
         """Filter, sort and page in SQL; a filter SQL cannot evaluate is a 400 invalidFilter."""
-        condition = or_(
-            *(self._type_condition(rt, search_request) for rt in resource_types)
-        )
+        condition = or_(*(self._type_condition(rt, search_request) for rt in resource_types))
         found = select(ScimResource).where(
             ScimResource.org_id == self.org_id,
             ScimResource.deleted_at.is_(None),  # type: ignore[union-attr]
@@ -227,14 +233,10 @@ class SqlScimStorage(AsyncScimStorage):
 
         by_name = {rt.name: rt for rt in resource_types}
         group_pks = [
-            cast(int, row.pk)
-            for row in rows
-            if self._is_group(by_name[row.resource_type])
+            cast(int, row.pk) for row in rows if self._is_group(by_name[row.resource_type])
         ]
         members = (
-            await self._members_of(group_pks)
-            if group_pks and wants_members(search_request)
-            else {}
+            await self._members_of(group_pks) if group_pks and wants_members(search_request) else {}
         )
         return SearchPage(
             total,
@@ -269,7 +271,6 @@ class SqlScimStorage(AsyncScimStorage):
 
     async def create(self, resource_type: ResourceType, resource: Resource[Any]) -> Resource[Any]:
         """Store a new resource, or restore the deactivated or deleted user it matches."""
-        model = self._model(resource_type)
         restorable = await self._restorable(resource_type, resource)
         now = self.clock()
         if restorable is not None:
@@ -285,7 +286,7 @@ class SqlScimStorage(AsyncScimStorage):
                 version=0,
                 created_at=now,
             )
-        await self._write(row, model, resource, now=now)
+        await self._write(row, resource_type, resource, now=now)
         members = None
         if self._is_group(resource_type):
             members = await self._replace_members(row, resource.members or [])
@@ -301,7 +302,7 @@ class SqlScimStorage(AsyncScimStorage):
         """Replace a stored resource with its whole new state."""
         row = await self._row(resource_type, cast(str, resource.id), for_update=True)
         self._check_version(row, expected_version)
-        await self._write(row, self._model(resource_type), resource, now=self.clock())
+        await self._write(row, resource_type, resource, now=self.clock())
         members = None
         if self._is_group(resource_type):
             members = await self._replace_members(row, resource.members or [])
@@ -368,7 +369,7 @@ class SqlScimStorage(AsyncScimStorage):
                             type=member.type,
                         )
                     )
-        await self._write(row, self._model(resource_type), resource, now=self.clock())
+        await self._write(row, resource_type, resource, now=self.clock())
         return self._load(resource_type, row, None)
 
     async def delete(
@@ -398,11 +399,13 @@ class SqlScimStorage(AsyncScimStorage):
     def _model(self, resource_type: ResourceType) -> type[Resource[Any]]:
         return cast(type[Resource[Any]], self.provider.model_for(resource_type))
 
-    def _is_group(self, resource_type: ResourceType) -> bool:
-        return issubclass(self._model(resource_type), Group)
+    @staticmethod
+    def _is_group(resource_type: ResourceType) -> bool:
+        return is_group(resource_type)
 
-    def _is_user(self, resource_type: ResourceType) -> bool:
-        return issubclass(self._model(resource_type), User)
+    @staticmethod
+    def _is_user(resource_type: ResourceType) -> bool:
+        return resource_type.schema_ == USER_SCHEMA
 
     async def _row(
         self, resource_type: ResourceType, resource_id: str, *, for_update: bool = False
@@ -446,48 +449,67 @@ class SqlScimStorage(AsyncScimStorage):
         return self._model(resource_type).model_validate(data)
 
     async def _write(
-        self, row: ScimResource, model: type[Resource[Any]], resource: Resource[Any], *, now: datetime
+        self,
+        row: ScimResource,
+        resource_type: ResourceType,
+        resource: Resource[Any],
+        *,
+        now: datetime,
     ) -> None:
-        """Copy a resource's values and projections into its row, and check uniqueness."""
+        """Check a resource's unique values, then copy its values and projections into its row.
+
+        Nothing in the row changes when a value is taken, so a refused write leaves the
+        session as it was.
+        """
+        model = self._model(resource_type)
         document = resource.model_dump(mode="json", exclude=set(NOT_STORED))
+        keys: dict[str, Any] = {"external_id": resource.external_id}
+        if self._is_user(resource_type):
+            keys["user_name_key"] = comparable(model, "userName", resource.user_name)
+        if self._is_group(resource_type):
+            keys["display_name_key"] = comparable(model, "displayName", resource.display_name)
+        await self._check_uniqueness(row, resource_type, keys)
+
         row.document = document
         row.search_document = search_document(model.model_validate(document))
         row.version += 1
         row.modified_at = now
-        row.external_id = resource.external_id
-        if issubclass(model, User):
-            row.user_name_key = comparable(model, "userName", resource.user_name)
+        for column, value in keys.items():
+            setattr(row, column, value)
+        if self._is_user(resource_type):
             row.email_key = primary_email(resource)
             row.active = resource.active
-        if issubclass(model, Group):
-            row.display_name_key = comparable(model, "displayName", resource.display_name)
-        await self._check_uniqueness(row)
         self.session.add(row)
         try:
             await self.session.flush()
         except IntegrityError as error:  # a concurrent writer took the value meanwhile
             raise UniquenessException(detail="A unique value is already taken") from error
 
-    async def _check_uniqueness(self, row: ScimResource) -> None:
-        keys = {
-            "userName": (ScimResource.user_name_key, row.user_name_key),
-            "externalId": (ScimResource.external_id, row.external_id),
-            "displayName": (ScimResource.display_name_key, row.display_name_key),
+    async def _check_uniqueness(
+        self, row: ScimResource, resource_type: ResourceType, keys: dict[str, Any]
+    ) -> None:
+        """Raise a 409 when a live resource of the same type holds one of the unique values."""
+        attributes = {
+            "user_name_key": "userName",
+            "external_id": "externalId",
+            "display_name_key": "displayName",
         }
-        for attribute, (column, value) in keys.items():
+        for column, value in keys.items():
             if value is None:
                 continue
             query = select(ScimResource.id).where(
                 ScimResource.org_id == self.org_id,
-                ScimResource.resource_type == row.resource_type,
+                ScimResource.resource_type == resource_type.name,
                 ScimResource.deleted_at.is_(None),  # type: ignore[union-attr]
-                column == value,
+                getattr(ScimResource, column) == value,
             )
             if row.pk is not None:
                 query = query.where(ScimResource.pk != row.pk)
-            if await self.session.scalar(query.limit(1)) is not None:
+            with self.session.no_autoflush:
+                taken = await self.session.scalar(query.limit(1))
+            if taken is not None:
                 raise UniquenessException(
-                    detail=f"{attribute} {value!r} is already taken in this organization"
+                    detail=f"{attributes[column]} {value!r} is already taken in this organization"
                 )
 
     async def _restorable(
@@ -500,9 +522,7 @@ class SqlScimStorage(AsyncScimStorage):
         user_name_key = comparable(model, "userName", resource.user_name)
         matches = [
             ScimResource.user_name_key == user_name_key if user_name_key else false(),
-            ScimResource.external_id == resource.external_id
-            if resource.external_id
-            else false(),
+            ScimResource.external_id == resource.external_id if resource.external_id else false(),
         ]
         candidates = (
             await self.session.scalars(
@@ -521,11 +541,15 @@ class SqlScimStorage(AsyncScimStorage):
         same_person = [
             c
             for c in candidates
-            if not (c.external_id and resource.external_id and c.external_id != resource.external_id)
+            if not (
+                c.external_id and resource.external_id and c.external_id != resource.external_id
+            )
         ]
         if live and len(same_person) < len(live):
             return None  # a deactivated user of another externalId keeps its userName: 409
-        by_external_id = [c for c in same_person if resource.external_id and c.external_id == resource.external_id]
+        by_external_id = [
+            c for c in same_person if resource.external_id and c.external_id == resource.external_id
+        ]
         ranked = by_external_id or same_person
         chosen = next((c for c in ranked if c.deleted_at is None), ranked[0] if ranked else None)
         return chosen
@@ -578,7 +602,12 @@ class SqlScimStorage(AsyncScimStorage):
                 current[pk].type = member.type
             else:
                 self.session.add(
-                    GroupMember(group_pk=cast(int, row.pk), member_pk=pk, display=member.display, type=member.type)
+                    GroupMember(
+                        group_pk=cast(int, row.pk),
+                        member_pk=pk,
+                        display=member.display,
+                        type=member.type,
+                    )
                 )
         await self.session.flush()
         return (await self._members_of([cast(int, row.pk)])).get(cast(int, row.pk), [])
@@ -615,4 +644,3 @@ class SqlScimStorage(AsyncScimStorage):
 def _chunks(items: Sequence[Any]) -> Iterable[list[Any]]:
     for start in range(0, len(items), CHUNK):
         yield list(items[start : start + CHUNK])
-

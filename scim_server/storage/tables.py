@@ -62,7 +62,9 @@ class ScimToken(SQLModel, table=True):
 
     id: str = Field(primary_key=True, max_length=32)
     org_id: int = Field(
-        sa_column=Column(Integer, ForeignKey("organization.id", ondelete="CASCADE"), index=True, nullable=False)
+        sa_column=Column(
+            Integer, ForeignKey("organization.id", ondelete="CASCADE"), index=True, nullable=False
+        )
     )
     name: str
     sha256: str = Field(sa_column=Column(String(64), unique=True, nullable=False))
@@ -149,10 +151,14 @@ class GroupMember(SQLModel, table=True):
     __table_args__ = (Index("ix_group_member_member", "member_pk", "group_pk"),)
 
     group_pk: int = Field(
-        sa_column=Column(Integer, ForeignKey("scim_resource.pk", ondelete="CASCADE"), primary_key=True)
+        sa_column=Column(
+            Integer, ForeignKey("scim_resource.pk", ondelete="CASCADE"), primary_key=True
+        )
     )
     member_pk: int = Field(
-        sa_column=Column(Integer, ForeignKey("scim_resource.pk", ondelete="CASCADE"), primary_key=True)
+        sa_column=Column(
+            Integer, ForeignKey("scim_resource.pk", ondelete="CASCADE"), primary_key=True
+        )
     )
     display: str | None = None
     type: str | None = None

@@ -33,8 +33,8 @@ def create_app(settings: Settings) -> Starlette:
     app = Starlette(
         routes=[
             Route("/healthz", healthz),
-            Route("/scim/v2/{org}", scim, methods=SCIM_METHODS),
-            Route("/scim/v2/{org}/{path:path}", scim, methods=SCIM_METHODS),
+            Route("/scim/v2/{org}", scim.serve, methods=SCIM_METHODS),
+            Route("/scim/v2/{org}/{path:path}", scim.serve, methods=SCIM_METHODS),
         ],
         lifespan=lifespan,
     )

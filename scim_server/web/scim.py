@@ -34,7 +34,7 @@ class ScimEndpoints:
     max_body_bytes: int
     public_url: str | None = None
 
-    async def __call__(self, request: Request) -> Response:
+    async def serve(self, request: Request) -> Response:
         """Serve one SCIM request of one organization."""
         request_id = request.headers.get(REQUEST_ID_HEADER) or uuid.uuid4().hex
         org_key = request.path_params["org"]

@@ -19,12 +19,23 @@ FAILED = {Status.ERROR, Status.CRITICAL, Status.DEVIATION}
 def test_scim2_tester_finds_no_failure(database_url: str) -> None:
     cli = Cli(database_url)
     cli.run("migrate")
-    cli.run("org", "add", "acme", "--auth0-org", "org_123", "--connection", "Username-Password-Authentication")
+    cli.run(
+        "org",
+        "add",
+        "acme",
+        "--auth0-org",
+        "org_123",
+        "--connection",
+        "Username-Password-Authentication",
+    )
     token = cli.run("token", "issue", "acme").splitlines()[-1]
 
-    with cli.serve() as url, httpx2.Client(
-        base_url=f"{url}/scim/v2/acme", headers={"Authorization": f"Bearer {token}"}
-    ) as http:
+    with (
+        cli.serve() as url,
+        httpx2.Client(
+            base_url=f"{url}/scim/v2/acme", headers={"Authorization": f"Bearer {token}"}
+        ) as http,
+    ):
         results = check_server(SyncSCIMClient(http))
 
     failures = [result for result in results if result.status in FAILED]

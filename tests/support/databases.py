@@ -20,7 +20,9 @@ async def create_schema(database: Database) -> None:
 async def add_organization(database: Database, key: str) -> int:
     """Store an organization and return its id."""
     async with database.session() as session:
-        org = Organization(key=key, auth0_org=f"org_{key}", connection="Username-Password-Authentication")
+        org = Organization(
+            key=key, auth0_org=f"org_{key}", connection="Username-Password-Authentication"
+        )
         session.add(org)
         await session.commit()
         assert org.id is not None

@@ -8,7 +8,9 @@ from tests.support.tenants import Tenant
 pytestmark = pytest.mark.anyio
 
 
-async def test_bulk_creates_a_user_and_a_group_referencing_it(client: httpx.AsyncClient, acme: Tenant) -> None:
+async def test_bulk_creates_a_user_and_a_group_referencing_it(
+    client: httpx.AsyncClient, acme: Tenant
+) -> None:
     body = {
         "schemas": ["urn:ietf:params:scim:api:messages:2.0:BulkRequest"],
         "Operations": [
@@ -16,13 +18,19 @@ async def test_bulk_creates_a_user_and_a_group_referencing_it(client: httpx.Asyn
                 "method": "POST",
                 "path": "/Users",
                 "bulkId": "u1",
-                "data": {"schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"], "userName": "alice"},
+                "data": {
+                    "schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"],
+                    "userName": "alice",
+                },
             },
             {
                 "method": "POST",
                 "path": "/Users",
                 "bulkId": "dup",
-                "data": {"schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"], "userName": "ALICE"},
+                "data": {
+                    "schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"],
+                    "userName": "ALICE",
+                },
             },
             {
                 "method": "POST",

@@ -24,7 +24,9 @@ def assert_error(response: httpx.Response, status: int, scim_type: str | None = 
         assert body["scimType"] == scim_type
 
 
-async def post_raw(client: httpx.AsyncClient, tenant: Tenant, path: str, content: bytes) -> httpx.Response:
+async def post_raw(
+    client: httpx.AsyncClient, tenant: Tenant, path: str, content: bytes
+) -> httpx.Response:
     return await client.post(
         f"{tenant.base}{path}",
         content=content,
@@ -32,16 +34,22 @@ async def post_raw(client: httpx.AsyncClient, tenant: Tenant, path: str, content
     )
 
 
-async def test_malformed_json_is_a_400_invalid_syntax(client: httpx.AsyncClient, acme: Tenant) -> None:
+async def test_malformed_json_is_a_400_invalid_syntax(
+    client: httpx.AsyncClient, acme: Tenant
+) -> None:
     assert_error(await post_raw(client, acme, "/Users", b'{"userName": '), 400, "invalidSyntax")
 
 
 async def test_a_wrong_type_is_a_400(client: httpx.AsyncClient, acme: Tenant) -> None:
-    body = b'{"schemas":["urn:ietf:params:scim:schemas:core:2.0:User"],"userName":"x","emails":"nope"}'
+    body = (
+        b'{"schemas":["urn:ietf:params:scim:schemas:core:2.0:User"],"userName":"x","emails":"nope"}'
+    )
     assert_error(await post_raw(client, acme, "/Users", body), 400)
 
 
-async def test_a_missing_required_attribute_is_a_400(client: httpx.AsyncClient, acme: Tenant) -> None:
+async def test_a_missing_required_attribute_is_a_400(
+    client: httpx.AsyncClient, acme: Tenant
+) -> None:
     body = b'{"schemas":["urn:ietf:params:scim:schemas:core:2.0:User"],"displayName":"x"}'
     assert_error(await post_raw(client, acme, "/Users", body), 400)
 
@@ -53,7 +61,9 @@ async def test_an_oversize_body_is_a_413(client: httpx.AsyncClient, acme: Tenant
 
 async def test_a_form_body_is_a_415(client: httpx.AsyncClient, acme: Tenant) -> None:
     response = await client.post(
-        f"{acme.base}/Users", content=b"userName=x", headers={**acme.headers, "Content-Type": "text/plain"}
+        f"{acme.base}/Users",
+        content=b"userName=x",
+        headers={**acme.headers, "Content-Type": "text/plain"},
     )
     assert_error(response, 415)
 
@@ -67,18 +77,28 @@ async def test_json_content_type_is_accepted(client: httpx.AsyncClient, acme: Te
     assert response.status_code == 201
 
 
-async def test_an_invalid_filter_is_a_400_invalid_filter(client: httpx.AsyncClient, acme: Tenant) -> None:
-    response = await client.get(f"{acme.base}/Users", params={"filter": 'userName eq "x" and'}, headers=acme.headers)
+async def test_an_invalid_filter_is_a_400_invalid_filter(
+    client: httpx.AsyncClient, acme: Tenant
+) -> None:
+    response = await client.get(
+        f"{acme.base}/Users", params={"filter": 'userName eq "x" and'}, headers=acme.headers
+    )
     assert_error(response, 400, "invalidFilter")
 
 
-async def test_a_filter_on_an_unknown_attribute_is_not_an_empty_200(client: httpx.AsyncClient, acme: Tenant) -> None:
-    response = await client.get(f"{acme.base}/Users", params={"filter": 'shoeSize eq "9"'}, headers=acme.headers)
+async def test_a_filter_on_an_unknown_attribute_is_not_an_empty_200(
+    client: httpx.AsyncClient, acme: Tenant
+) -> None:
+    response = await client.get(
+        f"{acme.base}/Users", params={"filter": 'shoeSize eq "9"'}, headers=acme.headers
+    )
     assert response.status_code == 400
     assert response.json()["scimType"] in {"invalidFilter", "invalidPath"}
 
 
-async def test_an_unknown_resource_is_a_404_with_detail(client: httpx.AsyncClient, acme: Tenant) -> None:
+async def test_an_unknown_resource_is_a_404_with_detail(
+    client: httpx.AsyncClient, acme: Tenant
+) -> None:
     assert_error(await client.get(f"{acme.base}/Users/nope", headers=acme.headers), 404)
 
 
@@ -86,11 +106,17 @@ async def test_an_unknown_endpoint_is_a_404(client: httpx.AsyncClient, acme: Ten
     assert_error(await client.get(f"{acme.base}/Widgets", headers=acme.headers), 404)
 
 
-async def test_an_unknown_patch_op_is_a_400_and_writes_nothing(client: httpx.AsyncClient, acme: Tenant) -> None:
+async def test_an_unknown_patch_op_is_a_400_and_writes_nothing(
+    client: httpx.AsyncClient, acme: Tenant
+) -> None:
     """An op the server does not know must never be a silent 2xx (langwatch #6972)."""
     created = await client.post(
         f"{acme.base}/Users",
-        json={"schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"], "userName": "x", "active": True},
+        json={
+            "schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"],
+            "userName": "x",
+            "active": True,
+        },
         headers=acme.headers,
     )
     user_id = created.json()["id"]
@@ -112,7 +138,9 @@ async def test_an_unknown_patch_op_is_a_400_and_writes_nothing(client: httpx.Asy
     assert fetched.json()["active"] is True
 
 
-async def test_remove_without_a_path_is_a_400_no_target(client: httpx.AsyncClient, acme: Tenant) -> None:
+async def test_remove_without_a_path_is_a_400_no_target(
+    client: httpx.AsyncClient, acme: Tenant
+) -> None:
     created = await client.post(
         f"{acme.base}/Users",
         json={"schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"], "userName": "x"},
@@ -120,7 +148,10 @@ async def test_remove_without_a_path_is_a_400_no_target(client: httpx.AsyncClien
     )
     response = await client.patch(
         f"{acme.base}/Users/{created.json()['id']}",
-        json={"schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"], "Operations": [{"op": "remove"}]},
+        json={
+            "schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
+            "Operations": [{"op": "remove"}],
+        },
         headers=acme.headers,
     )
     assert_error(response, 400, "noTarget")
@@ -134,7 +165,9 @@ async def test_an_unexpected_failure_is_a_generic_500_with_a_request_id(
 
     monkeypatch.setattr(SqlScimStorage, "search", explode)
 
-    response = await client.get(f"{acme.base}/Users", headers={**acme.headers, "X-Request-Id": "req-42"})
+    response = await client.get(
+        f"{acme.base}/Users", headers={**acme.headers, "X-Request-Id": "req-42"}
+    )
 
     assert_error(response, 500)
     assert "req-42" in response.json()["detail"]

@@ -23,10 +23,16 @@ async def new_user(client: httpx.AsyncClient, tenant: Tenant, name: str) -> str:
     return str(response.json()["id"])
 
 
-async def new_group(client: httpx.AsyncClient, tenant: Tenant, name: str, members: list[str]) -> dict[str, Any]:
+async def new_group(
+    client: httpx.AsyncClient, tenant: Tenant, name: str, members: list[str]
+) -> dict[str, Any]:
     response = await client.post(
         f"{tenant.base}/Groups",
-        json={"schemas": [GROUP_SCHEMA], "displayName": name, "members": [{"value": m} for m in members]},
+        json={
+            "schemas": [GROUP_SCHEMA],
+            "displayName": name,
+            "members": [{"value": m} for m in members],
+        },
         headers=tenant.headers,
     )
     assert response.status_code == 201, response.text
@@ -39,7 +45,9 @@ async def member_ids(client: httpx.AsyncClient, tenant: Tenant, group_id: str) -
     return {member["value"] for member in response.json().get("members", [])}
 
 
-async def patch(client: httpx.AsyncClient, tenant: Tenant, group_id: str, *operations: Any) -> httpx.Response:
+async def patch(
+    client: httpx.AsyncClient, tenant: Tenant, group_id: str, *operations: Any
+) -> httpx.Response:
     return await client.patch(
         f"{tenant.base}/Groups/{group_id}",
         json={"schemas": [PATCH_SCHEMA], "Operations": list(operations)},
@@ -56,7 +64,9 @@ async def test_members_come_back_with_references(client: httpx.AsyncClient, acme
     ]
 
 
-async def test_okta_membership_patch_removes_then_adds_one_member(client: httpx.AsyncClient, acme: Tenant) -> None:
+async def test_okta_membership_patch_removes_then_adds_one_member(
+    client: httpx.AsyncClient, acme: Tenant
+) -> None:
     alice, bob, carol = [await new_user(client, acme, n) for n in ("alice", "bob", "carol")]
     group = await new_group(client, acme, "Admins", [alice, bob])
 
@@ -72,11 +82,15 @@ async def test_okta_membership_patch_removes_then_adds_one_member(client: httpx.
     assert await member_ids(client, acme, group["id"]) == {bob, carol}
 
 
-async def test_adding_an_existing_member_again_is_idempotent(client: httpx.AsyncClient, acme: Tenant) -> None:
+async def test_adding_an_existing_member_again_is_idempotent(
+    client: httpx.AsyncClient, acme: Tenant
+) -> None:
     alice = await new_user(client, acme, "alice")
     group = await new_group(client, acme, "Admins", [alice])
 
-    response = await patch(client, acme, group["id"], {"op": "add", "path": "members", "value": [{"value": alice}]})
+    response = await patch(
+        client, acme, group["id"], {"op": "add", "path": "members", "value": [{"value": alice}]}
+    )
 
     assert response.status_code == 204
     assert await member_ids(client, acme, group["id"]) == {alice}
@@ -86,12 +100,16 @@ async def test_replace_members_sets_the_whole_list(client: httpx.AsyncClient, ac
     alice, bob = await new_user(client, acme, "alice"), await new_user(client, acme, "bob")
     group = await new_group(client, acme, "Admins", [alice])
 
-    await patch(client, acme, group["id"], {"op": "replace", "path": "members", "value": [{"value": bob}]})
+    await patch(
+        client, acme, group["id"], {"op": "replace", "path": "members", "value": [{"value": bob}]}
+    )
 
     assert await member_ids(client, acme, group["id"]) == {bob}
 
 
-async def test_remove_members_without_a_filter_removes_them_all(client: httpx.AsyncClient, acme: Tenant) -> None:
+async def test_remove_members_without_a_filter_removes_them_all(
+    client: httpx.AsyncClient, acme: Tenant
+) -> None:
     alice, bob = await new_user(client, acme, "alice"), await new_user(client, acme, "bob")
     group = await new_group(client, acme, "Admins", [alice, bob])
 
@@ -100,7 +118,9 @@ async def test_remove_members_without_a_filter_removes_them_all(client: httpx.As
     assert await member_ids(client, acme, group["id"]) == set()
 
 
-async def test_adding_an_unknown_member_changes_nothing(client: httpx.AsyncClient, acme: Tenant) -> None:
+async def test_adding_an_unknown_member_changes_nothing(
+    client: httpx.AsyncClient, acme: Tenant
+) -> None:
     alice = await new_user(client, acme, "alice")
     group = await new_group(client, acme, "Admins", [])
 
@@ -125,10 +145,14 @@ async def test_display_name_is_unique_per_organization_whatever_its_case(
     await new_group(client, acme, "Engineering", [])
 
     clash = await client.post(
-        f"{acme.base}/Groups", json={"schemas": [GROUP_SCHEMA], "displayName": "ENGINEERING"}, headers=acme.headers
+        f"{acme.base}/Groups",
+        json={"schemas": [GROUP_SCHEMA], "displayName": "ENGINEERING"},
+        headers=acme.headers,
     )
     elsewhere = await client.post(
-        f"{globex.base}/Groups", json={"schemas": [GROUP_SCHEMA], "displayName": "Engineering"}, headers=globex.headers
+        f"{globex.base}/Groups",
+        json={"schemas": [GROUP_SCHEMA], "displayName": "Engineering"},
+        headers=globex.headers,
     )
 
     assert clash.status_code == 409 and clash.json()["scimType"] == "uniqueness"
@@ -144,7 +168,11 @@ async def test_okta_aiw_put_with_the_groups_own_display_name_is_accepted(
 
     response = await client.put(
         f"{acme.base}/Groups/{group['id']}",
-        json={"schemas": [GROUP_SCHEMA], "displayName": "Engineering", "members": [{"value": alice}]},
+        json={
+            "schemas": [GROUP_SCHEMA],
+            "displayName": "Engineering",
+            "members": [{"value": alice}],
+        },
         headers=acme.headers,
     )
 
@@ -157,7 +185,9 @@ async def test_entra_reads_groups_without_members(client: httpx.AsyncClient, acm
     group = await new_group(client, acme, "Engineering", [alice])
 
     single = await client.get(
-        f"{acme.base}/Groups/{group['id']}", params={"excludedAttributes": "members"}, headers=acme.headers
+        f"{acme.base}/Groups/{group['id']}",
+        params={"excludedAttributes": "members"},
+        headers=acme.headers,
     )
     listed = await client.get(
         f"{acme.base}/Groups",
@@ -184,7 +214,9 @@ async def test_filter_groups_by_member(client: httpx.AsyncClient, acme: Tenant) 
     assert [g["displayName"] for g in found.json()["Resources"]] == ["Engineering"]
 
 
-async def test_deleting_a_user_removes_it_from_its_groups(client: httpx.AsyncClient, acme: Tenant) -> None:
+async def test_deleting_a_user_removes_it_from_its_groups(
+    client: httpx.AsyncClient, acme: Tenant
+) -> None:
     alice, bob = await new_user(client, acme, "alice"), await new_user(client, acme, "bob")
     group = await new_group(client, acme, "Engineering", [alice, bob])
 
@@ -193,12 +225,16 @@ async def test_deleting_a_user_removes_it_from_its_groups(client: httpx.AsyncCli
     assert await member_ids(client, acme, group["id"]) == {bob}
 
 
-async def test_deleting_a_group_frees_its_display_name(client: httpx.AsyncClient, acme: Tenant) -> None:
+async def test_deleting_a_group_frees_its_display_name(
+    client: httpx.AsyncClient, acme: Tenant
+) -> None:
     group = await new_group(client, acme, "Engineering", [])
 
     deleted = await client.delete(f"{acme.base}/Groups/{group['id']}", headers=acme.headers)
     again = await client.post(
-        f"{acme.base}/Groups", json={"schemas": [GROUP_SCHEMA], "displayName": "Engineering"}, headers=acme.headers
+        f"{acme.base}/Groups",
+        json={"schemas": [GROUP_SCHEMA], "displayName": "Engineering"},
+        headers=acme.headers,
     )
 
     assert deleted.status_code == 204

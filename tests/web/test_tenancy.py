@@ -9,12 +9,18 @@ from tests.support.tenants import Tenant
 
 pytestmark = pytest.mark.anyio
 
-USER = {"schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"], "userName": "victim@acme.example"}
+USER = {
+    "schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"],
+    "userName": "victim@acme.example",
+}
 PATCH = {
     "schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
     "Operations": [{"op": "replace", "path": "active", "value": False}],
 }
-SEARCH = {"schemas": ["urn:ietf:params:scim:api:messages:2.0:SearchRequest"], "filter": 'userName eq "victim@acme.example"'}
+SEARCH = {
+    "schemas": ["urn:ietf:params:scim:api:messages:2.0:SearchRequest"],
+    "filter": 'userName eq "victim@acme.example"',
+}
 BULK = {
     "schemas": ["urn:ietf:params:scim:api:messages:2.0:BulkRequest"],
     "Operations": [{"method": "DELETE", "path": "/Users/{user}"}],
@@ -97,8 +103,12 @@ async def test_an_organization_does_not_see_another_organizations_resources(
 ) -> None:
     user_id, group_id = await seed(client, acme)
 
-    assert (await client.get(f"{globex.base}/Users/{user_id}", headers=globex.headers)).status_code == 404
-    assert (await client.get(f"{globex.base}/Groups/{group_id}", headers=globex.headers)).status_code == 404
+    assert (
+        await client.get(f"{globex.base}/Users/{user_id}", headers=globex.headers)
+    ).status_code == 404
+    assert (
+        await client.get(f"{globex.base}/Groups/{group_id}", headers=globex.headers)
+    ).status_code == 404
     found = await client.get(
         f"{globex.base}/Users", params={"filter": f'id eq "{user_id}"'}, headers=globex.headers
     )
@@ -108,7 +118,10 @@ async def test_an_organization_does_not_see_another_organizations_resources(
     for method in ("PUT", "PATCH", "DELETE"):
         body = PATCH if method == "PATCH" else USER
         response = await client.request(
-            method, f"{globex.base}/Users/{user_id}", json=body if method != "DELETE" else None, headers=globex.headers
+            method,
+            f"{globex.base}/Users/{user_id}",
+            json=body if method != "DELETE" else None,
+            headers=globex.headers,
         )
         assert response.status_code == 404, (method, response.text)
 

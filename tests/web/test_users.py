@@ -20,7 +20,10 @@ def user(user_name: str, **extra: Any) -> dict[str, Any]:
 
 
 def deactivate() -> dict[str, Any]:
-    return {"schemas": [PATCH_SCHEMA], "Operations": [{"op": "replace", "path": "active", "value": False}]}
+    return {
+        "schemas": [PATCH_SCHEMA],
+        "Operations": [{"op": "replace", "path": "active", "value": False}],
+    }
 
 
 async def create(client: httpx.AsyncClient, tenant: Tenant, body: dict[str, Any]) -> dict[str, Any]:
@@ -32,7 +35,9 @@ async def create(client: httpx.AsyncClient, tenant: Tenant, body: dict[str, Any]
 async def test_creation_echoes_the_user_name_as_sent_and_answers_scim_json(
     client: httpx.AsyncClient, acme: Tenant
 ) -> None:
-    response = await client.post(f"{acme.base}/Users", json=user("Barbara.Jensen@Acme.example"), headers=acme.headers)
+    response = await client.post(
+        f"{acme.base}/Users", json=user("Barbara.Jensen@Acme.example"), headers=acme.headers
+    )
 
     assert response.status_code == 201
     assert response.headers["content-type"].startswith("application/scim+json")
@@ -49,7 +54,9 @@ async def test_a_duplicate_user_name_of_another_case_is_a_409_uniqueness(
 ) -> None:
     await create(client, acme, user("bjensen@acme.example"))
 
-    response = await client.post(f"{acme.base}/Users", json=user("BJensen@ACME.example"), headers=acme.headers)
+    response = await client.post(
+        f"{acme.base}/Users", json=user("BJensen@ACME.example"), headers=acme.headers
+    )
 
     assert response.status_code == 409
     assert response.json()["scimType"] == "uniqueness"
@@ -62,7 +69,9 @@ async def test_user_name_filter_is_case_insensitive_and_external_id_is_case_exac
     await create(client, acme, user("bjensen@acme.example", externalId="00uAbC"))
 
     async def total(filter_: str) -> int:
-        response = await client.get(f"{acme.base}/Users", params={"filter": filter_}, headers=acme.headers)
+        response = await client.get(
+            f"{acme.base}/Users", params={"filter": filter_}, headers=acme.headers
+        )
         assert response.status_code == 200, response.text
         return int(response.json()["totalResults"])
 
@@ -74,7 +83,9 @@ async def test_user_name_filter_is_case_insensitive_and_external_id_is_case_exac
 async def test_patch_answers_200_with_the_resource(client: httpx.AsyncClient, acme: Tenant) -> None:
     created = await create(client, acme, user("bjensen@acme.example"))
 
-    response = await client.patch(f"{acme.base}/Users/{created['id']}", json=deactivate(), headers=acme.headers)
+    response = await client.patch(
+        f"{acme.base}/Users/{created['id']}", json=deactivate(), headers=acme.headers
+    )
 
     assert response.status_code == 200
     assert response.json()["active"] is False
@@ -83,11 +94,15 @@ async def test_patch_answers_200_with_the_resource(client: httpx.AsyncClient, ac
 
 async def test_an_inactive_user_stays_visible(client: httpx.AsyncClient, acme: Tenant) -> None:
     created = await create(client, acme, user("bjensen@acme.example"))
-    await client.patch(f"{acme.base}/Users/{created['id']}", json=deactivate(), headers=acme.headers)
+    await client.patch(
+        f"{acme.base}/Users/{created['id']}", json=deactivate(), headers=acme.headers
+    )
 
     fetched = await client.get(f"{acme.base}/Users/{created['id']}", headers=acme.headers)
     found = await client.get(
-        f"{acme.base}/Users", params={"filter": 'userName eq "bjensen@acme.example"'}, headers=acme.headers
+        f"{acme.base}/Users",
+        params={"filter": 'userName eq "bjensen@acme.example"'},
+        headers=acme.headers,
     )
 
     assert fetched.status_code == 200
@@ -100,10 +115,14 @@ async def test_okta_reassignment_post_with_the_same_external_id_restores_the_dea
 ) -> None:
     """Okta re-POSTs a re-assigned user with the same externalId (better-auth #11111)."""
     created = await create(client, acme, user("bjensen@acme.example", externalId="00u1"))
-    await client.patch(f"{acme.base}/Users/{created['id']}", json=deactivate(), headers=acme.headers)
+    await client.patch(
+        f"{acme.base}/Users/{created['id']}", json=deactivate(), headers=acme.headers
+    )
 
     again = await client.post(
-        f"{acme.base}/Users", json=user("barbara@acme.example", externalId="00u1"), headers=acme.headers
+        f"{acme.base}/Users",
+        json=user("barbara@acme.example", externalId="00u1"),
+        headers=acme.headers,
     )
 
     assert again.status_code == 201, again.text
@@ -120,12 +139,16 @@ async def test_a_post_matching_a_deleted_user_restores_it_with_the_same_id(
     created = await create(client, acme, user("bjensen@acme.example"))
     deleted = await client.delete(f"{acme.base}/Users/{created['id']}", headers=acme.headers)
     assert deleted.status_code == 204
-    assert (await client.get(f"{acme.base}/Users/{created['id']}", headers=acme.headers)).status_code == 404
+    assert (
+        await client.get(f"{acme.base}/Users/{created['id']}", headers=acme.headers)
+    ).status_code == 404
 
     again = await create(client, acme, user("BJensen@acme.example"))
 
     assert again["id"] == created["id"]
-    assert (await client.get(f"{acme.base}/Users/{created['id']}", headers=acme.headers)).status_code == 200
+    assert (
+        await client.get(f"{acme.base}/Users/{created['id']}", headers=acme.headers)
+    ).status_code == 200
 
 
 async def test_a_deleted_user_of_another_external_id_is_not_restored(
@@ -140,11 +163,15 @@ async def test_a_deleted_user_of_another_external_id_is_not_restored(
     assert again["id"] != created["id"]
 
 
-async def test_a_post_matching_an_active_user_is_a_409(client: httpx.AsyncClient, acme: Tenant) -> None:
+async def test_a_post_matching_an_active_user_is_a_409(
+    client: httpx.AsyncClient, acme: Tenant
+) -> None:
     await create(client, acme, user("bjensen@acme.example", externalId="00u1"))
 
     response = await client.post(
-        f"{acme.base}/Users", json=user("other@acme.example", externalId="00u1"), headers=acme.headers
+        f"{acme.base}/Users",
+        json=user("other@acme.example", externalId="00u1"),
+        headers=acme.headers,
     )
 
     assert response.status_code == 409
@@ -162,7 +189,10 @@ async def test_the_password_is_never_stored_nor_returned(
     )
     patched = await client.patch(
         f"{acme.base}/Users/{created['id']}",
-        json={"schemas": [PATCH_SCHEMA], "Operations": [{"op": "replace", "path": "password", "value": "Th1rd!"}]},
+        json={
+            "schemas": [PATCH_SCHEMA],
+            "Operations": [{"op": "replace", "path": "password", "value": "Th1rd!"}],
+        },
         headers=acme.headers,
     )
 
@@ -176,7 +206,9 @@ async def test_the_password_is_never_stored_nor_returned(
     assert "Secret" not in stored and "Th1rd" not in stored
 
 
-async def test_paging_is_stable_and_counts_are_integers(client: httpx.AsyncClient, acme: Tenant) -> None:
+async def test_paging_is_stable_and_counts_are_integers(
+    client: httpx.AsyncClient, acme: Tenant
+) -> None:
     for number in range(7):
         await create(client, acme, user(f"user{number}@acme.example"))
 
@@ -198,16 +230,22 @@ async def test_sorting_by_user_name_descending(client: httpx.AsyncClient, acme: 
         await create(client, acme, user(name))
 
     page = await client.get(
-        f"{acme.base}/Users", params={"sortBy": "userName", "sortOrder": "descending"}, headers=acme.headers
+        f"{acme.base}/Users",
+        params={"sortBy": "userName", "sortOrder": "descending"},
+        headers=acme.headers,
     )
 
     assert [r["userName"] for r in page.json()["Resources"]] == ["carol", "bob", "Alice"]
 
 
-async def test_if_match_with_an_old_version_is_a_412(client: httpx.AsyncClient, acme: Tenant) -> None:
+async def test_if_match_with_an_old_version_is_a_412(
+    client: httpx.AsyncClient, acme: Tenant
+) -> None:
     created = await create(client, acme, user("bjensen@acme.example"))
     old = created["meta"]["version"]
-    await client.patch(f"{acme.base}/Users/{created['id']}", json=deactivate(), headers=acme.headers)
+    await client.patch(
+        f"{acme.base}/Users/{created['id']}", json=deactivate(), headers=acme.headers
+    )
 
     response = await client.put(
         f"{acme.base}/Users/{created['id']}",
@@ -218,7 +256,9 @@ async def test_if_match_with_an_old_version_is_a_412(client: httpx.AsyncClient, 
     assert response.status_code == 412
 
 
-async def test_if_none_match_with_the_current_version_is_a_304(client: httpx.AsyncClient, acme: Tenant) -> None:
+async def test_if_none_match_with_the_current_version_is_a_304(
+    client: httpx.AsyncClient, acme: Tenant
+) -> None:
     created = await create(client, acme, user("bjensen@acme.example"))
 
     response = await client.get(
@@ -232,11 +272,17 @@ async def test_if_none_match_with_the_current_version_is_a_304(client: httpx.Asy
 async def test_attributes_and_excluded_attributes_shape_the_response(
     client: httpx.AsyncClient, acme: Tenant
 ) -> None:
-    created = await create(client, acme, user("bjensen@acme.example", displayName="Babs", title="Boss"))
+    created = await create(
+        client, acme, user("bjensen@acme.example", displayName="Babs", title="Boss")
+    )
     url = f"{acme.base}/Users/{created['id']}"
 
-    only = (await client.get(url, params={"attributes": "displayName"}, headers=acme.headers)).json()
-    without = (await client.get(url, params={"excludedAttributes": "title"}, headers=acme.headers)).json()
+    only = (
+        await client.get(url, params={"attributes": "displayName"}, headers=acme.headers)
+    ).json()
+    without = (
+        await client.get(url, params={"excludedAttributes": "title"}, headers=acme.headers)
+    ).json()
 
     assert only["displayName"] == "Babs" and "title" not in only and only["id"] == created["id"]
     assert "title" not in without and without["displayName"] == "Babs"
