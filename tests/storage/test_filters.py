@@ -15,17 +15,26 @@ from datetime import UTC
 from datetime import datetime
 from datetime import timedelta
 from typing import Any
+from typing import Union
 from typing import cast
 
 import pytest
+from scim2_models import InvalidFilterException
+from scim2_models import InvalidPathException
 from scim2_models import Resource
 from scim2_models import ScimFilter
 from scim2_models import SearchRequest
 from scim2_server.testing import SEARCH_FILTERS
+from scim2_server.testing import SEARCH_SORTS
 from scim2_server.testing import SEARCH_USERS
 from scim2_server.utils import load_default_provider
 from scim2_server.utils import parametrize
+from sqlalchemy import and_
+from sqlalchemy import insert
+from sqlalchemy import or_
 from sqlalchemy import select
+from sqlalchemy import text
+from sqlalchemy import true
 from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlalchemy.pool import NullPool
 from sqlmodel import SQLModel
@@ -33,6 +42,7 @@ from sqlmodel import SQLModel
 from scim_server.storage.engine import create_engine
 from scim_server.storage.search import filter_clause
 from scim_server.storage.search import search_document
+from scim_server.storage.search import sort_clause
 from scim_server.storage.tables import GroupMember
 from scim_server.storage.tables import Organization
 from scim_server.storage.tables import ScimResource
@@ -266,7 +276,7 @@ class SearchDatabase:
     ) -> list[str]:
         query = select(ScimResource.id).where(ScimResource.org_id == self.org_id, condition)
         if model is not None:
-            query = query.where(ScimResource.resource_type == model.__name__.split("[")[0])
+            query = query.where(ScimResource.resource_type == type_name(model))
         query = query.order_by(*(order or []), ScimResource.created_at, ScimResource.pk)
 
         async def run() -> list[str]:
@@ -287,6 +297,10 @@ class SearchDatabase:
         """Return the ids ScimFilter.match keeps, in storage order."""
         evaluator = ScimFilter[model](scim_filter)  # type: ignore[valid-type]
         return [cast(str, r.id) for r in self.of(model) if evaluator.match(r)]
+
+
+def type_name(model: type[Resource[Any]]) -> str:
+    return "User" if model is USER else "Group"
 
 
 def comparable(model: type[Resource[Any]], attribute: str, value: Any) -> Any:
@@ -365,7 +379,7 @@ def row_of(
     return ScimResource(
         id=str(uuid.UUID(int=index)),
         org_id=org_id,
-        resource_type=model.__name__.split("[")[0],
+        resource_type=type_name(model),
         document=document,
         search_document=search_document(stored),
         created_at=created,
@@ -395,7 +409,7 @@ async def fill(engine: AsyncEngine) -> tuple[int, list[Resource[Any]]]:
         await session.flush()
         session.add_all(members)
         await session.commit()
-        return org.id, loaded
+    return org.id, loaded
 
 
 @pytest.fixture(
@@ -444,3 +458,208 @@ def test_group_filters_keep_what_scim_filter_match_keeps(
     database: SearchDatabase, scim_filter: str
 ) -> None:
     assert database.search(GROUP, scim_filter) == database.matched(GROUP, scim_filter)
+
+
+def test_a_comparison_on_manager_compares_its_value(database: SearchDatabase) -> None:
+    """Entra filters ``manager eq "<id>"`` before writing a manager (idp-quirks §5.2)."""
+    kept = database.search(USER, f'{ENTERPRISE}:manager eq "mgr-1"')
+
+    assert kept == database.matched(USER, f'{ENTERPRISE}:manager.value eq "mgr-1"')
+    assert len(kept) == 1
+
+
+def test_entra_manager_lookup_combines_id_and_manager(database: SearchDatabase) -> None:
+    user = next(r for r in database.of(USER) if r.user_name == "a%b")  # type: ignore[attr-defined]
+    scim_filter = f'id eq "{user.id}" and {ENTERPRISE}:manager eq "MGR-1"'
+
+    assert database.search(USER, scim_filter) == [user.id]
+    assert database.search(USER, scim_filter.replace("MGR-1", "mgr-1")) == []
+
+
+@pytest.mark.parametrize(
+    ("model", "scim_filter"),
+    [
+        (USER, 'groups.value eq "x"'),
+        (USER, "groups pr"),
+        (GROUP, 'members.display eq "alice"'),
+        (GROUP, 'members[type eq "User"]'),
+        (GROUP, 'members.$ref eq "Users/x"'),
+        (USER, 'meta.version eq "W/\\"1\\""'),
+        (USER, "meta.location pr"),
+    ],
+)
+def test_what_sql_cannot_answer_is_an_invalid_filter(
+    database: SearchDatabase, model: type[Resource[Any]], scim_filter: str
+) -> None:
+    request = parametrize(SearchRequest, model)(filter=scim_filter)
+    assert request.filter is not None
+
+    with pytest.raises(InvalidFilterException):
+        filter_clause(request.filter.ast, model=model, dialect=database.dialect)
+
+
+def test_an_attribute_a_type_lacks_matches_none_of_its_resources(database: SearchDatabase) -> None:
+    """At the root, each type is filtered with its own model (RFC 7644 §3.4.2.1)."""
+    request = parametrize(SearchRequest, Union[USER, GROUP])(filter="userName pr or members pr")  # noqa: UP007
+    assert request.filter is not None
+    condition = or_(
+        *(
+            and_(
+                ScimResource.resource_type == name,
+                filter_clause(request.filter.ast, model=model, dialect=database.dialect),
+            )
+            for name, model in (("User", USER), ("Group", GROUP))
+        )
+    )
+
+    kept = database.select_ids(None, condition)
+
+    assert kept == [cast(str, r.id) for r in database.resources if request.filter.match(r)]
+    assert {type(r) for r in database.resources if r.id in kept} == {USER, GROUP}
+
+
+def test_not_of_an_undeclared_attribute_holds_as_in_the_evaluator(database: SearchDatabase) -> None:
+    node = ScimFilter[GROUP]("not (userName pr)").ast  # type: ignore[valid-type]
+
+    kept = database.select_ids(GROUP, filter_clause(node, model=GROUP, dialect=database.dialect))
+
+    assert kept == [r.id for r in database.of(GROUP)]
+
+
+SORTS = [
+    *SEARCH_SORTS,
+    "externalId",
+    "id",
+    "nickName",
+    "meta.lastModified",
+    "meta.resourceType",
+    "emails.value",
+    "emails.primary",
+    "name.givenName",
+    "schemas",
+    f"{ENTERPRISE}:manager.value",
+    f"{ENTERPRISE}:department",
+]
+
+
+@pytest.mark.parametrize("descending", [False, True], ids=["ascending", "descending"])
+@pytest.mark.parametrize("sort_by", SORTS)
+def test_sorts_order_as_search_request_sort(
+    database: SearchDatabase, sort_by: str, descending: bool
+) -> None:
+    """Ties keep the storage order (created_at, pk), as the stable Python sort keeps them."""
+    request = parametrize(SearchRequest, USER)(
+        sort_by=sort_by, sort_order="descending" if descending else "ascending"
+    )
+    assert request.sort_by is not None
+    order = sort_clause(
+        request.sort_by, model=USER, dialect=database.dialect, descending=descending
+    )
+
+    kept = database.select_ids(USER, true(), order)
+
+    assert kept == [r.id for r in request.sort(database.of(USER))]
+
+
+@pytest.mark.parametrize("descending", [False, True], ids=["ascending", "descending"])
+@pytest.mark.parametrize(
+    "sort_by", ["displayName", "userName", "externalId", "meta.created", "members"]
+)
+def test_root_sorts_read_each_type_with_its_own_model(
+    database: SearchDatabase, sort_by: str, descending: bool
+) -> None:
+    request = parametrize(SearchRequest, Union[USER, GROUP])(  # noqa: UP007
+        sort_by=sort_by, sort_order="descending" if descending else "ascending"
+    )
+    assert request.sort_by is not None
+    models = {"User": USER, "Group": GROUP}
+    if sort_by == "members":
+        with pytest.raises(InvalidPathException):
+            sort_clause(
+                request.sort_by, model=models, dialect=database.dialect, descending=descending
+            )
+        return
+    order = sort_clause(
+        request.sort_by, model=models, dialect=database.dialect, descending=descending
+    )
+
+    kept = database.select_ids(None, true(), order)
+
+    assert kept == [r.id for r in request.sort(database.resources)]
+
+
+def test_a_sort_on_an_attribute_the_model_lacks_keeps_the_storage_order(
+    database: SearchDatabase,
+) -> None:
+    request = parametrize(SearchRequest, Union[USER, GROUP])(sort_by="userName")  # noqa: UP007
+    assert request.sort_by is not None
+
+    assert (
+        sort_clause(request.sort_by, model=GROUP, dialect=database.dialect, descending=False) == []
+    )
+
+
+LOOKUPS = [
+    (USER, 'userName eq "User-17"', "user_name_key"),
+    (USER, 'externalId eq "e-17"', "external_id"),
+    (USER, 'id eq "00000000-0000-0000-0000-000000000017"', "(id"),
+    (GROUP, 'displayName eq "GROUP-17"', "display_name_key"),
+]
+
+
+async def explain_lookups(engine: AsyncEngine) -> list[tuple[str, str]]:
+    """Fill a database with many users and groups, and explain each lookup on it."""
+    async with engine.begin() as connection:
+        org_id = (
+            await connection.execute(
+                insert(Organization).values(key="big", auth0_org="org_big", connection="db")
+            )
+        ).inserted_primary_key[0]
+        await connection.execute(
+            insert(ScimResource),
+            [
+                {
+                    "id": str(uuid.UUID(int=n)),
+                    "org_id": org_id,
+                    "resource_type": "User" if n % 2 else "Group",
+                    "document": {},
+                    "search_document": {},
+                    "user_name_key": f"user-{n}" if n % 2 else None,
+                    "display_name_key": None if n % 2 else f"group-{n}",
+                    "external_id": f"e-{n}",
+                    "created_at": CREATED[0],
+                    "modified_at": CREATED[0],
+                }
+                for n in range(3000)
+            ],
+        )
+        if engine.dialect.name == "postgresql":
+            await connection.execute(text("ANALYZE"))
+        plans = []
+        for model, scim_filter, column in LOOKUPS:
+            condition = filter_clause(
+                ScimFilter[model](scim_filter).ast,  # type: ignore[valid-type]
+                model=model,
+                dialect=engine.dialect.name,
+            )
+            query = select(ScimResource.id).where(
+                ScimResource.org_id == org_id,
+                ScimResource.resource_type == type_name(model),
+                ScimResource.deleted_at.is_(None),  # type: ignore[union-attr]
+                condition,
+            )
+            compiled = query.compile(engine, compile_kwargs={"literal_binds": True})
+            prefix = "EXPLAIN QUERY PLAN " if engine.dialect.name == "sqlite" else "EXPLAIN "
+            rows = (await connection.execute(text(prefix + str(compiled)))).all()
+            plans.append((column, "\n".join(str(row[-1]) for row in rows)))
+        return plans
+
+
+def test_identity_lookups_use_an_index(engine: AsyncEngine) -> None:
+    """IdPs look resources up by userName, externalId, id or displayName: no scans."""
+    for column, plan in asyncio.run(explain_lookups(engine)):
+        index_condition = next(
+            (line for line in plan.splitlines() if "USING INDEX" in line or "Index Cond" in line),
+            "",
+        )
+        assert column in index_condition, plan
