@@ -100,6 +100,10 @@ class TokenIssuer:
         expiry = self._expiry.get(token)
         return scheme.lower() == "bearer" and expiry is not None and self._clock() < expiry
 
+    def revoke_all(self) -> None:
+        """Invalidate every token issued so far, as a rotated signing key would."""
+        self._expiry = dict.fromkeys(self._expiry, 0.0)
+
     @property
     def issued(self) -> int:
         """Return how many tokens were issued, so tests can check that clients cache them."""
