@@ -478,7 +478,8 @@ class _ResourceFilter(_LogicFilter):
         )
         if binding is None:
             return false()
-        binding = self._single_complex_value(node.attr_path, binding)
+        if node.op in (CompareOperator.eq, CompareOperator.ne) and node.value is not None:
+            binding = self._single_complex_value(node.attr_path, binding)
         _validate_operator(binding, node.op)
         expected = coerce_value(binding, node.value, node.op)
         return self._attribute(binding).compare(node.op, expected)
@@ -491,7 +492,9 @@ class _ResourceFilter(_LogicFilter):
         Entra queries ``id eq "…" and manager eq "<manager id>"`` before it writes a manager
         (idp-quirks §5.2), where ``ScimFilter.match`` compares the whole ``manager`` to a
         string and never matches; RFC 7643 §2.4 makes ``value`` what such a comparison
-        means for a multi-valued attribute, and this reads ``manager`` the same way.
+        means for a multi-valued attribute, and this reads ``manager`` the same way. Only
+        ``eq`` and ``ne`` against a value are read so: everything else stays as the
+        evaluator has it (pinned by ``test_a_comparison_on_manager_compares_its_value``).
         """
         sub_model = binding.field_type
         if (
