@@ -85,6 +85,7 @@ class ShimToggles(_Frozen):
     wrap_bare_manager: bool = False
     parse_json_role_values: bool = False
     quote_bare_filter_values: bool = False
+    refuse_null_active: bool = False
 
 
 class AttributeSource(_Frozen):

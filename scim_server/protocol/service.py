@@ -34,8 +34,6 @@ from scim2_server.bulk import BulkPlan
 from scim2_server.responses import ScimResponse
 from scim2_server.service import ScimService
 
-from scim_server.protocol.active import refuse_null_active_in_patch
-from scim_server.protocol.active import refuse_null_active_in_resource
 from scim_server.protocol.provider import build_provider
 from scim_server.protocol.shims import SHIMS
 from scim_server.protocol.shims import JsonRewrite
@@ -77,31 +75,25 @@ class OrgScimService(ScimService):
     # -- Raw bodies ---------------------------------------------------------
 
     @staticmethod
-    def _is_user(resource_type: ResourceType | None) -> bool:
-        return resource_type is not None and resource_type.name == "User"
-
-    @staticmethod
     def _apply(rewrites: Iterable[JsonRewrite], payload: Any) -> Any:
         for rewrite in rewrites:
             payload = rewrite(payload)
         return payload
 
     def rewrite_resource(self, resource_type: ResourceType | None, payload: Any) -> Any:
-        """Return a decoded POST or PUT body after the ``active`` rule and the profile's shims.
+        """Return a decoded POST or PUT body after the profile's shims.
 
-        :raises scim2_models.InvalidValueException: When a User body sets ``active`` to null.
+        :raises scim2_models.InvalidValueException: When a User body sets ``active`` to null
+            under a profile with ``refuse_null_active``.
         """
-        if self._is_user(resource_type):
-            refuse_null_active_in_resource(payload)
         return self._apply(self._resource_rewrites, payload)
 
     def rewrite_patch(self, resource_type: ResourceType | None, payload: Any) -> Any:
-        """Return a decoded PATCH body after the ``active`` rule and the profile's shims.
+        """Return a decoded PATCH body after the profile's shims.
 
-        :raises scim2_models.InvalidValueException: When a User PATCH unassigns ``active``.
+        :raises scim2_models.InvalidValueException: When a User PATCH unassigns ``active``
+            under a profile with ``refuse_null_active``.
         """
-        if self._is_user(resource_type):
-            refuse_null_active_in_patch(payload)
         return self._apply(self._patch_rewrites, payload)
 
     def rewrite_filter(self, text: str) -> str:
@@ -113,7 +105,7 @@ class OrgScimService(ScimService):
     def _resource_body(
         self, resource_type: ResourceType, body: bytes, content_type: str | None
     ) -> bytes:
-        if not self._resource_rewrites and not self._is_user(resource_type):
+        if not self._resource_rewrites:
             return body
         return _encode(self.rewrite_resource(resource_type, self.decode_body(body, content_type)))
 
@@ -138,7 +130,7 @@ class OrgScimService(ScimService):
     ) -> "PatchOp[Any]":
         """Validate a PATCH body once the profile's shims rewrote it (RFC 7644 §3.5.2)."""
         self.ensure_patch_supported()
-        if self._patch_rewrites or self._is_user(resource_type):
+        if self._patch_rewrites:
             payload = self.rewrite_patch(resource_type, self.decode_body(body, content_type))
             body = _encode(payload)
         return super().read_patch(resource_type, body, content_type)

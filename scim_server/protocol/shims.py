@@ -23,6 +23,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from scim_server.protocol.active import refuse_null_active_in_patch
+from scim_server.protocol.active import refuse_null_active_in_resource
+
 ENTERPRISE_USER = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"
 ENTRA_GROUP_SCHEMA = "http://schemas.microsoft.com/2006/11/ResourceManagement/ADSCIM/2.0/Group"
 CORE_USER = "urn:ietf:params:scim:schemas:core:2.0:User"
@@ -341,5 +344,8 @@ SHIMS: Mapping[str, Shim] = {
         on_resource=parse_json_role_values_in_resource, on_patch=parse_json_role_values_in_patch
     ),
     "quote_bare_filter_values": Shim(on_filter=quote_bare_filter_values),
+    "refuse_null_active": Shim(
+        on_resource=refuse_null_active_in_resource, on_patch=refuse_null_active_in_patch
+    ),
 }
 """Every shim, by the name a profile's ``[shims]`` table uses."""

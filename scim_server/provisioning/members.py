@@ -21,7 +21,7 @@ from scim2_models.path import FilterNode
 from scim2_models.path import LogicalExpr
 from scim2_models.path import LogicalOperator
 
-from scim_server.storage.resources import MemberChanges
+from scim_server.storage.members import MemberChanges
 
 MEMBERS = "members"
 

@@ -13,7 +13,6 @@ from sqlmodel import col
 from sqlmodel import select
 
 from scim_server.storage.tables import Organization
-from scim_server.storage.timestamps import attach_utc
 
 ORG_KEY_PATTERN = re.compile(r"[a-z0-9][a-z0-9-]{0,49}")
 """The org key: it is a path segment of the SCIM base URL, and Okta refuses base URLs with ``_``."""
@@ -110,10 +109,10 @@ async def get_organization(session: AsyncSession, key: str) -> Organization:
     organization = result.first()
     if organization is None:
         raise OrganizationNotFound(f"No organization {key!r}")
-    return attach_utc(organization)
+    return organization
 
 
 async def list_organizations(session: AsyncSession) -> Sequence[Organization]:
     """Return every organization, ordered by key."""
     result = await session.scalars(select(Organization).order_by(col(Organization.key)))
-    return [attach_utc(organization) for organization in result.all()]
+    return list(result.all())

@@ -9,8 +9,9 @@ AsyncScimStorageContract`` checks it, and adds what the port cannot express:
   creation whose ``externalId`` or ``userName`` matches a deactivated or deleted user of the
   organization restores that user (same ``id``) instead of answering 409 — Okta re-POSTs a
   re-assigned user with the same externalId (better-auth #11111).
-- **Members in their own table**: :meth:`SqlScimStorage.change_members` adds and removes k
-  members with O(k) statements, so a PATCH on a 100,000-member group stays cheap.
+- **Members in their own table** (``storage/members.py``): :meth:`SqlScimStorage.change_members`
+  adds and removes k members with O(k) statements, so a PATCH on a 100,000-member group
+  stays cheap.
 
 The caller owns the transaction: the web layer commits once per request, and
 :meth:`SqlScimStorage.operation` opens a savepoint per SCIM operation so that a failed
@@ -20,21 +21,13 @@ operation of a bulk request leaves the others intact (RFC 7644 §3.7).
 import uuid
 from collections.abc import AsyncIterator
 from collections.abc import Callable
-from collections.abc import Collection
-from collections.abc import Iterable
-from collections.abc import Sequence
 from contextlib import AbstractAsyncContextManager
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
-from dataclasses import field
-from datetime import UTC
 from datetime import datetime
 from typing import Any
 from typing import cast
 
 from scim2_models import Group
-from scim2_models import GroupMember as ScimGroupMember
-from scim2_models import InvalidValueException
 from scim2_models import NotFoundException
 from scim2_models import Path
 from scim2_models import PreconditionFailedException
@@ -49,46 +42,43 @@ from scim2_server.storage import AsyncScimStorage
 from scim2_server.storage import SearchPage
 from sqlalchemy import ColumnElement
 from sqlalchemy import and_
-from sqlalchemy import delete
 from sqlalchemy import false
 from sqlalchemy import func
 from sqlalchemy import or_
-from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
+from sqlmodel import select
 
+from scim_server.storage.members import MemberChanges
+from scim_server.storage.members import apply_member_changes
+from scim_server.storage.members import leave_every_group
+from scim_server.storage.members import members_of
+from scim_server.storage.members import replace_members
 from scim_server.storage.search import filter_clause
 from scim_server.storage.search import search_document
 from scim_server.storage.search import sort_clause
-from scim_server.storage.tables import GroupMember
 from scim_server.storage.tables import ScimResource
 from scim_server.storage.tables import utcnow
 
 USER_SCHEMA = str(User.__schema__)
 GROUP_SCHEMA = str(Group.__schema__)
 
-CHUNK = 500
-"""Ids per ``IN (...)`` list: far below the bind-parameter limits of SQLite and PostgreSQL."""
-
 NOT_STORED = frozenset({"id", "meta", "password", "members", "groups"})
 """Attributes kept out of ``document``: ``id`` and ``meta`` live in columns, ``members`` in
 their table, ``groups`` is derived from it, and the ``password`` is never stored."""
 
+UNIQUE_COLUMNS = {
+    "user_name_key": "userName",
+    "external_id": "externalId",
+    "display_name_key": "displayName",
+}
+"""The columns holding a unique value, and the attribute each one keeps."""
 
-@dataclass
-class MemberChanges:
-    """The member additions and removals of a group PATCH, in the order they apply.
 
-    ``clear`` removes every member first (a ``replace`` of ``members``); then ``removed``
-    members go, then ``added`` members come, keyed by SCIM id.
-    """
-
-    clear: bool = False
-    removed: set[str] = field(default_factory=set)
-    added: dict[str, ScimGroupMember] = field(default_factory=dict)
-
-    def __bool__(self) -> bool:
-        return self.clear or bool(self.removed) or bool(self.added)
+def is_user(resource_type: ResourceType) -> bool:
+    """Tell whether a resource type serves users, whatever model a provider built for it."""
+    return resource_type.schema_ == USER_SCHEMA
 
 
 def is_group(resource_type: ResourceType) -> bool:
@@ -96,18 +86,21 @@ def is_group(resource_type: ResourceType) -> bool:
     return resource_type.schema_ == GROUP_SCHEMA
 
 
-def aware(moment: datetime) -> datetime:
-    """Return a stored datetime as UTC: SQLite gives it back without its timezone."""
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
-
-
 def etag(version: int) -> str:
-    """Return the weak ETag of a version (RFC 7644 §3.14)."""
+    """Return the weak ETag of a version (RFC 7644 §3.14).
+
+    >>> etag(3)
+    'W/"3"'
+    """
     return f'W/"{version}"'
 
 
 def comparable(model: type[Resource[Any]], attribute: str, value: str | None) -> str | None:
-    """Return a value in the form uniqueness and filters compare (the policy's comparison key)."""
+    """Return a value in the form uniqueness and filters compare (the policy's comparison key).
+
+    >>> comparable(User, "userName", "BJensen")
+    'bjensen'
+    """
     if value is None:
         return None
     binding = Path[model](attribute).resolve()  # type: ignore[valid-type]
@@ -116,7 +109,7 @@ def comparable(model: type[Resource[Any]], attribute: str, value: str | None) ->
 
 
 def primary_email(resource: Resource[Any]) -> str | None:
-    """Return the primary email of a user, else its first one."""
+    """Return the primary email of a user, else its first one, case-folded."""
     emails = getattr(resource, "emails", None) or []
     chosen = next((e for e in emails if e.primary), emails[0] if emails else None)
     value = getattr(chosen, "value", None)
@@ -145,7 +138,7 @@ class SqlScimStorage(AsyncScimStorage):
     """The SCIM resources of one organization, in SQL.
 
     Rules, on top of those of ``AsyncScimStorage`` (checked by the contract suite and by
-    ``tests/storage/test_resources.py``):
+    ``tests/web``):
 
     - Users are unique by ``userName`` (case-insensitively) and by ``externalId``
       (case-exactly) among live users; groups by ``displayName`` (case-insensitively,
@@ -181,6 +174,11 @@ class SqlScimStorage(AsyncScimStorage):
         async with self.session.begin_nested():
             yield
 
+    @property
+    def dialect(self) -> str:
+        """The name of the database's SQL dialect: ``sqlite`` or ``postgresql``."""
+        return self.session.get_bind().dialect.name
+
     # -- reads ------------------------------------------------------------
 
     async def get(
@@ -193,8 +191,8 @@ class SqlScimStorage(AsyncScimStorage):
         """Return a live resource; a group's members only when the response keeps them."""
         row = await self._row(resource_type, resource_id)
         members = None
-        if self._is_group(resource_type) and wants_members(response_parameters):
-            members = (await self._members_of([row.pk])).get(cast(int, row.pk), [])
+        if is_group(resource_type) and wants_members(response_parameters):
+            members = (await members_of(self.session, [self._pk(row)])).get(self._pk(row), [])
         return self._load(resource_type, row, members)
 
     async def search(
@@ -205,15 +203,12 @@ class SqlScimStorage(AsyncScimStorage):
         position: Any = None,
     ) -> SearchPage:
         """Filter, sort and page in SQL; a filter SQL cannot evaluate is a 400 invalidFilter."""
-        condition = or_(*(self._type_condition(rt, search_request) for rt in resource_types))
         found = select(ScimResource).where(
             ScimResource.org_id == self.org_id,
-            ScimResource.deleted_at.is_(None),  # type: ignore[union-attr]
-            condition,
+            col(ScimResource.deleted_at).is_(None),
+            or_(*(self._type_condition(rt, search_request) for rt in resource_types)),
         )
-        total = cast(
-            int, await self.session.scalar(select(func.count()).select_from(found.subquery()))
-        )
+        total = await self.session.scalar(select(func.count()).select_from(found.subquery()))
         if search_request.count == 0:
             return SearchPage(total, [])
 
@@ -221,22 +216,22 @@ class SqlScimStorage(AsyncScimStorage):
         if search_request.sort_by is not None:
             order = sort_clause(
                 search_request.sort_by,
-                model=self._model(resource_types[0]),
-                dialect=self.session.bind.dialect.name,
+                model={cast(str, rt.name): self._model(rt) for rt in resource_types},
+                dialect=self.dialect,
                 descending=search_request.sort_order == SearchRequest.SortOrder.descending,
             )
-        found = found.order_by(*order, ScimResource.created_at, ScimResource.pk)
+        found = found.order_by(*order, col(ScimResource.created_at), col(ScimResource.pk))
         found = found.offset(search_request.start_index_0 or 0)
         if search_request.count is not None:
             found = found.limit(search_request.count)
-        rows = list((await self.session.scalars(found)).all())
+        rows = (await self.session.execute(found)).scalars().all()
 
         by_name = {rt.name: rt for rt in resource_types}
-        group_pks = [
-            cast(int, row.pk) for row in rows if self._is_group(by_name[row.resource_type])
-        ]
+        groups = [self._pk(row) for row in rows if is_group(by_name[row.resource_type])]
         members = (
-            await self._members_of(group_pks) if group_pks and wants_members(search_request) else {}
+            await members_of(self.session, groups)
+            if groups and wants_members(search_request)
+            else {}
         )
         return SearchPage(
             total,
@@ -244,9 +239,7 @@ class SqlScimStorage(AsyncScimStorage):
                 self._load(
                     by_name[row.resource_type],
                     row,
-                    members.get(cast(int, row.pk), [])
-                    if self._is_group(by_name[row.resource_type])
-                    else None,
+                    members.get(self._pk(row), []) if self._pk(row) in groups else None,
                 )
                 for row in rows
             ],
@@ -255,42 +248,31 @@ class SqlScimStorage(AsyncScimStorage):
     def _type_condition(
         self, resource_type: ResourceType, search_request: SearchRequest[Any]
     ) -> ColumnElement[bool]:
-        condition: ColumnElement[bool] = ScimResource.resource_type == resource_type.name  # type: ignore[assignment]
+        condition = col(ScimResource.resource_type) == resource_type.name
         if search_request.filter is None:
             return condition
-        return and_(
-            condition,
-            filter_clause(
-                search_request.filter.ast,
-                model=self._model(resource_type),
-                dialect=self.session.bind.dialect.name,
-            ),
+        clause = filter_clause(
+            search_request.filter.ast, model=self._model(resource_type), dialect=self.dialect
         )
+        return and_(condition, clause)
 
     # -- writes -----------------------------------------------------------
 
     async def create(self, resource_type: ResourceType, resource: Resource[Any]) -> Resource[Any]:
         """Store a new resource, or restore the deactivated or deleted user it matches."""
-        restorable = await self._restorable(resource_type, resource)
         now = self.clock()
-        if restorable is not None:
-            restorable.deleted_at = None
-            row = restorable
-        else:
-            row = ScimResource(
-                id=str(uuid.uuid4()),
-                org_id=self.org_id,
-                resource_type=cast(str, resource_type.name),
-                document={},
-                search_document={},
-                version=0,
-                created_at=now,
-            )
+        row = await self._restorable(resource_type, resource) or ScimResource(
+            id=str(uuid.uuid4()),
+            org_id=self.org_id,
+            resource_type=cast(str, resource_type.name),
+            document={},
+            search_document={},
+            version=0,
+            created_at=now,
+        )
+        row.deleted_at = None
         await self._write(row, resource_type, resource, now=now)
-        members = None
-        if self._is_group(resource_type):
-            members = await self._replace_members(row, resource.members or [])
-        return self._load(resource_type, row, members)
+        return await self._store_members(resource_type, row, resource)
 
     async def update(
         self,
@@ -303,10 +285,7 @@ class SqlScimStorage(AsyncScimStorage):
         row = await self._row(resource_type, cast(str, resource.id), for_update=True)
         self._check_version(row, expected_version)
         await self._write(row, resource_type, resource, now=self.clock())
-        members = None
-        if self._is_group(resource_type):
-            members = await self._replace_members(row, resource.members or [])
-        return self._load(resource_type, row, members)
+        return await self._store_members(resource_type, row, resource)
 
     async def change_members(
         self,
@@ -319,56 +298,14 @@ class SqlScimStorage(AsyncScimStorage):
         """Store a group's attributes and apply member changes without reading the other members.
 
         ``resource`` holds the group's new attributes; its ``members`` are ignored. The
-        cost is O(len(changes)), whatever the size of the group (issue: a PATCH adding one
-        member to a 100,000-member group answers in milliseconds). The returned group
+        cost is O(len(changes)), whatever the size of the group. The returned group
         carries no members.
         """
         row = await self._row(resource_type, cast(str, resource.id), for_update=True)
         self._check_version(row, expected_version)
-        group_pk = cast(int, row.pk)
-        if changes.clear:
-            await self.session.execute(delete(GroupMember).where(GroupMember.group_pk == group_pk))  # type: ignore[arg-type]
-        removed = changes.removed - set(changes.added)
-        for chunk in _chunks(sorted(removed)):
-            await self.session.execute(
-                delete(GroupMember).where(
-                    GroupMember.group_pk == group_pk,  # type: ignore[arg-type]
-                    GroupMember.member_pk.in_(  # type: ignore[attr-defined]
-                        select(ScimResource.pk).where(
-                            ScimResource.org_id == self.org_id,
-                            ScimResource.id.in_(chunk),  # type: ignore[attr-defined]
-                        )
-                    ),
-                )
-            )
-        if changes.added:
-            pks = await self._member_pks(changes.added.values())
-            existing = {
-                pk: member
-                for pk, member in (
-                    await self.session.execute(
-                        select(GroupMember.member_pk, GroupMember).where(
-                            GroupMember.group_pk == group_pk,  # type: ignore[arg-type]
-                            GroupMember.member_pk.in_(list(pks.values())),  # type: ignore[attr-defined]
-                        )
-                    )
-                ).all()
-            }
-            for member_id, member in changes.added.items():
-                pk = pks[member_id]
-                if pk in existing:
-                    # Idempotent add (idp-quirks §8.13): refresh what the IdP calls it.
-                    existing[pk].display = member.display
-                    existing[pk].type = member.type
-                else:
-                    self.session.add(
-                        GroupMember(
-                            group_pk=group_pk,
-                            member_pk=pk,
-                            display=member.display,
-                            type=member.type,
-                        )
-                    )
+        await apply_member_changes(
+            self.session, org_id=self.org_id, group_pk=self._pk(row), changes=changes
+        )
         await self._write(row, resource_type, resource, now=self.clock())
         return self._load(resource_type, row, None)
 
@@ -382,10 +319,8 @@ class SqlScimStorage(AsyncScimStorage):
         """Delete a group, or leave a user's tombstone; either way its memberships go."""
         row = await self._row(resource_type, resource_id, for_update=True)
         self._check_version(row, expected_version)
-        await self.session.execute(
-            delete(GroupMember).where(GroupMember.member_pk == row.pk)  # type: ignore[arg-type]
-        )
-        if self._is_group(resource_type):
+        await leave_every_group(self.session, member_pk=self._pk(row))
+        if is_group(resource_type):
             await self.session.delete(row)
         else:
             now = self.clock()
@@ -400,12 +335,9 @@ class SqlScimStorage(AsyncScimStorage):
         return cast(type[Resource[Any]], self.provider.model_for(resource_type))
 
     @staticmethod
-    def _is_group(resource_type: ResourceType) -> bool:
-        return is_group(resource_type)
-
-    @staticmethod
-    def _is_user(resource_type: ResourceType) -> bool:
-        return resource_type.schema_ == USER_SCHEMA
+    def _pk(row: ScimResource) -> int:
+        assert row.pk is not None, "the row is flushed"
+        return row.pk
 
     async def _row(
         self, resource_type: ResourceType, resource_id: str, *, for_update: bool = False
@@ -414,11 +346,11 @@ class SqlScimStorage(AsyncScimStorage):
             ScimResource.org_id == self.org_id,
             ScimResource.resource_type == resource_type.name,
             ScimResource.id == resource_id,
-            ScimResource.deleted_at.is_(None),  # type: ignore[union-attr]
+            col(ScimResource.deleted_at).is_(None),
         )
         if for_update:
             query = query.with_for_update()
-        row = await self.session.scalar(query)
+        row = (await self.session.execute(query)).scalar_one_or_none()
         if row is None:
             raise NotFoundException(detail=f"{resource_type.name} {resource_id!r} not found")
         return row
@@ -440,13 +372,27 @@ class SqlScimStorage(AsyncScimStorage):
         data["id"] = row.id
         data["meta"] = {
             "resourceType": row.resource_type,
-            "created": aware(row.created_at).isoformat(),
-            "lastModified": aware(row.modified_at).isoformat(),
+            "created": row.created_at.isoformat(),
+            "lastModified": row.modified_at.isoformat(),
             "version": etag(row.version),
         }
         if members:
             data["members"] = members
         return self._model(resource_type).model_validate(data)
+
+    async def _store_members(
+        self, resource_type: ResourceType, row: ScimResource, resource: Resource[Any]
+    ) -> Resource[Any]:
+        """Make a created or replaced group's member rows equal to its member list."""
+        if not is_group(resource_type):
+            return self._load(resource_type, row, None)
+        group_pk = self._pk(row)
+        members = getattr(resource, "members", None) or []
+        await replace_members(self.session, org_id=self.org_id, group_pk=group_pk, members=members)
+        await self.session.flush()
+        return self._load(
+            resource_type, row, (await members_of(self.session, [group_pk])).get(group_pk)
+        )
 
     async def _write(
         self,
@@ -463,11 +409,15 @@ class SqlScimStorage(AsyncScimStorage):
         """
         model = self._model(resource_type)
         document = resource.model_dump(mode="json", exclude=set(NOT_STORED))
-        keys: dict[str, Any] = {"external_id": resource.external_id}
-        if self._is_user(resource_type):
-            keys["user_name_key"] = comparable(model, "userName", resource.user_name)
-        if self._is_group(resource_type):
-            keys["display_name_key"] = comparable(model, "displayName", resource.display_name)
+        keys = {"external_id": comparable(model, "externalId", resource.external_id)}
+        if is_user(resource_type):
+            keys["user_name_key"] = comparable(
+                model, "userName", getattr(resource, "user_name", None)
+            )
+        if is_group(resource_type):
+            keys["display_name_key"] = comparable(
+                model, "displayName", getattr(resource, "display_name", None)
+            )
         await self._check_uniqueness(row, resource_type, keys)
 
         row.document = document
@@ -476,9 +426,9 @@ class SqlScimStorage(AsyncScimStorage):
         row.modified_at = now
         for column, value in keys.items():
             setattr(row, column, value)
-        if self._is_user(resource_type):
+        if is_user(resource_type):
             row.email_key = primary_email(resource)
-            row.active = resource.active
+            row.active = getattr(resource, "active", None)
         self.session.add(row)
         try:
             await self.session.flush()
@@ -486,161 +436,72 @@ class SqlScimStorage(AsyncScimStorage):
             raise UniquenessException(detail="A unique value is already taken") from error
 
     async def _check_uniqueness(
-        self, row: ScimResource, resource_type: ResourceType, keys: dict[str, Any]
+        self, row: ScimResource, resource_type: ResourceType, keys: dict[str, str | None]
     ) -> None:
         """Raise a 409 when a live resource of the same type holds one of the unique values."""
-        attributes = {
-            "user_name_key": "userName",
-            "external_id": "externalId",
-            "display_name_key": "displayName",
-        }
         for column, value in keys.items():
             if value is None:
                 continue
             query = select(ScimResource.id).where(
                 ScimResource.org_id == self.org_id,
                 ScimResource.resource_type == resource_type.name,
-                ScimResource.deleted_at.is_(None),  # type: ignore[union-attr]
-                getattr(ScimResource, column) == value,
+                col(ScimResource.deleted_at).is_(None),
+                col(getattr(ScimResource, column)) == value,
             )
             if row.pk is not None:
                 query = query.where(ScimResource.pk != row.pk)
             with self.session.no_autoflush:
-                taken = await self.session.scalar(query.limit(1))
+                taken = (await self.session.execute(query.limit(1))).first()
             if taken is not None:
                 raise UniquenessException(
-                    detail=f"{attributes[column]} {value!r} is already taken in this organization"
+                    detail=f"{UNIQUE_COLUMNS[column]} {value!r} is already taken in this organization"
                 )
 
     async def _restorable(
         self, resource_type: ResourceType, resource: Resource[Any]
     ) -> ScimResource | None:
-        """Return the deactivated or deleted user a creation restores, if any (DESIGN §5)."""
-        if not self._is_user(resource_type):
+        """Return the deactivated or deleted user a creation restores, if any (DESIGN §5).
+
+        None when no user matches, and also when a live active user holds the externalId or
+        userName (the uniqueness check then answers 409).
+        """
+        if not is_user(resource_type):
             return None
         model = self._model(resource_type)
-        user_name_key = comparable(model, "userName", resource.user_name)
-        matches = [
-            ScimResource.user_name_key == user_name_key if user_name_key else false(),
-            ScimResource.external_id == resource.external_id if resource.external_id else false(),
-        ]
+        user_name_key = comparable(model, "userName", getattr(resource, "user_name", None))
+        external_id = comparable(model, "externalId", resource.external_id)
         candidates = (
-            await self.session.scalars(
-                select(ScimResource)
-                .where(
-                    ScimResource.org_id == self.org_id,
-                    ScimResource.resource_type == resource_type.name,
-                    or_(*matches),
+            (
+                await self.session.execute(
+                    select(ScimResource)
+                    .where(
+                        ScimResource.org_id == self.org_id,
+                        ScimResource.resource_type == resource_type.name,
+                        or_(
+                            col(ScimResource.user_name_key) == user_name_key
+                            if user_name_key
+                            else false(),
+                            col(ScimResource.external_id) == external_id
+                            if external_id
+                            else false(),
+                        ),
+                    )
+                    .order_by(col(ScimResource.modified_at).desc(), col(ScimResource.pk).desc())
                 )
-                .order_by(ScimResource.modified_at.desc(), ScimResource.pk.desc())  # type: ignore[attr-defined]
             )
-        ).all()
+            .scalars()
+            .all()
+        )
         live = [c for c in candidates if c.deleted_at is None]
         if any(c.active is not False for c in live):
-            return None  # the uniqueness check answers 409
+            return None
         same_person = [
             c
             for c in candidates
-            if not (
-                c.external_id and resource.external_id and c.external_id != resource.external_id
-            )
+            if not (c.external_id and external_id and c.external_id != external_id)
         ]
-        if live and len(same_person) < len(live):
+        if len([c for c in same_person if c.deleted_at is None]) < len(live):
             return None  # a deactivated user of another externalId keeps its userName: 409
-        by_external_id = [
-            c for c in same_person if resource.external_id and c.external_id == resource.external_id
-        ]
+        by_external_id = [c for c in same_person if external_id and c.external_id == external_id]
         ranked = by_external_id or same_person
-        chosen = next((c for c in ranked if c.deleted_at is None), ranked[0] if ranked else None)
-        return chosen
-
-    async def _member_pks(self, members: Iterable[ScimGroupMember]) -> dict[str, int]:
-        """Resolve member ids to row keys; an id that is no live resource of the org is a 400."""
-        ids = sorted({cast(str, m.value) for m in members if m.value})
-        pks: dict[str, int] = {}
-        for chunk in _chunks(ids):
-            rows = await self.session.execute(
-                select(ScimResource.id, ScimResource.pk).where(
-                    ScimResource.org_id == self.org_id,
-                    ScimResource.id.in_(chunk),  # type: ignore[attr-defined]
-                    ScimResource.deleted_at.is_(None),  # type: ignore[union-attr]
-                )
-            )
-            pks.update({resource_id: cast(int, pk) for resource_id, pk in rows.all()})
-        unknown = [member_id for member_id in ids if member_id not in pks]
-        if unknown:
-            raise InvalidValueException(detail=f"Unknown members: {', '.join(unknown[:10])}")
-        return pks
-
-    async def _replace_members(
-        self, row: ScimResource, members: Sequence[ScimGroupMember]
-    ) -> list[dict[str, Any]]:
-        """Make a group's member rows equal to a full member list, touching only the differences."""
-        wanted = {cast(str, m.value): m for m in members if m.value}
-        pks = await self._member_pks(wanted.values())
-        current = {
-            member.member_pk: member
-            for member in (
-                await self.session.scalars(
-                    select(GroupMember).where(GroupMember.group_pk == row.pk)  # type: ignore[arg-type]
-                )
-            ).all()
-        }
-        keep = set(pks.values())
-        gone = [pk for pk in current if pk not in keep]
-        for chunk in _chunks(gone):
-            await self.session.execute(
-                delete(GroupMember).where(
-                    GroupMember.group_pk == row.pk,  # type: ignore[arg-type]
-                    GroupMember.member_pk.in_(chunk),  # type: ignore[attr-defined]
-                )
-            )
-        for member_id, member in wanted.items():
-            pk = pks[member_id]
-            if pk in current:
-                current[pk].display = member.display
-                current[pk].type = member.type
-            else:
-                self.session.add(
-                    GroupMember(
-                        group_pk=cast(int, row.pk),
-                        member_pk=pk,
-                        display=member.display,
-                        type=member.type,
-                    )
-                )
-        await self.session.flush()
-        return (await self._members_of([cast(int, row.pk)])).get(cast(int, row.pk), [])
-
-    async def _members_of(self, group_pks: Collection[int]) -> dict[int, list[dict[str, Any]]]:
-        """Return the members of groups as SCIM values, their ``$ref`` relative to the SCIM root."""
-        found: dict[int, list[dict[str, Any]]] = {}
-        for chunk in _chunks(sorted(group_pks)):
-            rows = await self.session.execute(
-                select(
-                    GroupMember.group_pk,
-                    ScimResource.id,
-                    ScimResource.resource_type,
-                    GroupMember.display,
-                    GroupMember.type,
-                )
-                .join(ScimResource, ScimResource.pk == GroupMember.member_pk)  # type: ignore[arg-type]
-                .where(GroupMember.group_pk.in_(chunk))  # type: ignore[attr-defined]
-                .order_by(GroupMember.group_pk, GroupMember.member_pk)
-            )
-            for group_pk, member_id, member_type, display, kind in rows.all():
-                value: dict[str, Any] = {
-                    "value": member_id,
-                    "$ref": f"{member_type}s/{member_id}",
-                }
-                if display is not None:
-                    value["display"] = display
-                if kind is not None:
-                    value["type"] = kind
-                found.setdefault(group_pk, []).append(value)
-        return found
-
-
-def _chunks(items: Sequence[Any]) -> Iterable[list[Any]]:
-    for start in range(0, len(items), CHUNK):
-        yield list(items[start : start + CHUNK])
+        return next((c for c in ranked if c.deleted_at is None), ranked[0] if ranked else None)

@@ -16,8 +16,10 @@ from sqlalchemy import ForeignKey
 from sqlalchemy import Index
 from sqlalchemy import Integer
 from sqlalchemy import String
+from sqlalchemy import TypeDecorator
 from sqlalchemy import text
 from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.engine import Dialect
 from sqlmodel import Field
 from sqlmodel import SQLModel
 
@@ -25,8 +27,23 @@ JSONDocument = JSON().with_variant(JSONB(), "postgresql")
 """JSON on SQLite, JSONB on PostgreSQL, where the filters use its operators."""
 
 
-Timestamp = DateTime(timezone=True)
-"""Timezone-aware on PostgreSQL (timestamptz); SQLite keeps UTC text and the loaders re-attach UTC."""
+class Timestamp(TypeDecorator[datetime]):
+    """A moment in UTC, timezone-aware on the way out whichever database keeps it.
+
+    PostgreSQL keeps ``timestamptz``; SQLite keeps UTC text and gives naive datetimes back,
+    which could not be compared with an aware ``now``.
+    """
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        """Store every moment in UTC, so that SQLite's text sorts and compares."""
+        return value.astimezone(UTC) if value is not None and value.tzinfo else value
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        """Give back an aware moment: a naive one from SQLite is UTC."""
+        return value.replace(tzinfo=UTC) if value is not None and value.tzinfo is None else value
 
 
 def utcnow() -> datetime:

@@ -22,8 +22,6 @@ from scim_server.storage.organizations import OrganizationError
 from scim_server.storage.tables import Organization
 from scim_server.storage.tables import ScimToken
 from scim_server.storage.tables import utcnow
-from scim_server.storage.timestamps import as_utc
-from scim_server.storage.timestamps import attach_utc
 
 TOKEN_PREFIX = "scim_"
 """Marks our tokens, so that secret scanners and people can recognise a leaked one."""
@@ -52,7 +50,7 @@ def is_token_active(token: ScimToken, *, now: datetime) -> bool:
     """Tell whether a token is neither revoked nor expired at ``now`` (timezone-aware)."""
     if token.revoked_at is not None:
         return False
-    return token.expires_at is None or now < as_utc(token.expires_at)
+    return token.expires_at is None or now < token.expires_at
 
 
 def _org_id(org: Organization) -> int:
@@ -98,7 +96,7 @@ async def list_tokens(session: AsyncSession, org: Organization) -> Sequence[Scim
         .where(ScimToken.org_id == _org_id(org))
         .order_by(col(ScimToken.created_at), col(ScimToken.id))
     )
-    return [attach_utc(record) for record in result.all()]
+    return list(result.all())
 
 
 async def revoke_token(session: AsyncSession, org: Organization, token_id: str) -> ScimToken:
@@ -112,7 +110,6 @@ async def revoke_token(session: AsyncSession, org: Organization, token_id: str) 
     record = result.first()
     if record is None:
         raise TokenNotFound(f"Organization {org.key!r} has no token {token_id!r}")
-    attach_utc(record)
     if record.revoked_at is None:
         record.revoked_at = utcnow()
         await session.flush()
@@ -145,12 +142,12 @@ async def authenticate(
     row = result.first()
     if row is None:
         return None
-    record, organization = attach_utc(row[0]), attach_utc(row[1])
+    record, organization = row[0], row[1]
     if not hmac.compare_digest(record.sha256, digest):
         return None
     if organization.key != org_key or not is_token_active(record, now=now):
         return None
     if record.last_used_at is None or now - record.last_used_at >= LAST_USED_RESOLUTION:
-        record.last_used_at = as_utc(now)
+        record.last_used_at = now
         await session.flush()
     return organization

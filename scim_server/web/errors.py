@@ -1,6 +1,7 @@
 """The one place where exceptions become SCIM error responses (RFC 7644 §3.12)."""
 
 import logging
+from http import HTTPStatus
 
 from scim2_models import Error
 from scim2_models import SCIMException
@@ -22,4 +23,4 @@ def error_response(service: ScimService, exception: Exception, *, request_id: st
         return service.error_response(exception)
     log.exception("request %s failed", request_id, exc_info=exception)
     error = Error(status=500, detail=f"Internal server error (request id {request_id})")
-    return ScimResponse(500, error.model_dump())
+    return ScimResponse(HTTPStatus.INTERNAL_SERVER_ERROR, error.model_dump())

@@ -104,6 +104,12 @@ def generic() -> Driver:
     return Driver("generic")
 
 
+@pytest.fixture(params=["okta", "entra", "onelogin"])
+def idp_profile(request: pytest.FixtureRequest) -> Driver:
+    """A profile that refuses a null ``active`` (``refuse_null_active``)."""
+    return Driver(request.param)
+
+
 @pytest.fixture(params=["generic", "okta", "entra", "onelogin"])
 def any_profile(request: pytest.FixtureRequest) -> Driver:
     return Driver(request.param)

@@ -416,11 +416,12 @@ def test_entra_unquoted_filter_in_a_search_body(entra: Driver) -> None:
     ],
 )
 def test_null_active_in_patch_is_refused_and_does_not_reactivate(
-    any_profile: Driver, operation: dict[str, object]
+    idp_profile: Driver, operation: dict[str, object]
 ) -> None:
-    user = any_profile.stored("User", a_user(active=False))
+    """Okta, Entra and OneLogin: a stray null must never reactivate a deprovisioned user."""
+    user = idp_profile.stored("User", a_user(active=False))
     with pytest.raises(InvalidValueException) as raised:
-        any_profile.patch(user, operation)
+        idp_profile.patch(user, operation)
     assert (raised.value.status, raised.value.scim_type, user.active) == (
         400,
         "invalidValue",
@@ -428,16 +429,23 @@ def test_null_active_in_patch_is_refused_and_does_not_reactivate(
     )
 
 
-def test_null_active_in_post_is_refused(any_profile: Driver) -> None:
+def test_null_active_in_post_is_refused(idp_profile: Driver) -> None:
     with pytest.raises(InvalidValueException):
-        any_profile.create("User", a_user(active=None))
+        idp_profile.create("User", a_user(active=None))
 
 
-def test_null_active_in_put_is_refused(any_profile: Driver) -> None:
-    user = any_profile.stored("User", a_user(active=False))
+def test_null_active_in_put_is_refused(idp_profile: Driver) -> None:
+    user = idp_profile.stored("User", a_user(active=False))
     with pytest.raises(InvalidValueException):
-        any_profile.replace(user, a_user(active=None))
+        idp_profile.replace(user, a_user(active=None))
     assert user.active is False
+
+
+def test_generic_clients_may_remove_active(generic: Driver) -> None:
+    """RFC 7644 §3.5.2.2: a non-required attribute may be removed; scim2-tester checks it."""
+    user = generic.stored("User", a_user(active=False))
+    generic.patch(user, {"op": "remove", "path": "active"})
+    assert user.active is None
 
 
 def test_post_without_active_is_accepted(any_profile: Driver) -> None:

@@ -132,7 +132,7 @@ def test_bulk_user_creation_is_read_as_a_user(generic: Driver) -> None:
     assert isinstance(created.data, User) and created.data.user_name == "bjensen@example.com"
 
 
-def test_bulk_user_patch_with_null_active_is_refused(generic: Driver) -> None:
+def test_bulk_user_patch_with_null_active_is_refused(entra: Driver) -> None:
     body = bulk_body(
         {
             "method": "PATCH",
@@ -144,7 +144,7 @@ def test_bulk_user_patch_with_null_active_is_refused(generic: Driver) -> None:
         }
     )
     with pytest.raises(InvalidValueException):
-        list(planned(generic, body))
+        list(planned(entra, body))
 
 
 class UnknownShimProfile:

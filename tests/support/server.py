@@ -4,10 +4,12 @@ import os
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from typing import IO
 
 import httpx
 
@@ -48,31 +50,31 @@ class Cli:
     def serve(self, *arguments: str) -> Iterator[str]:
         """Run ``scim-server serve`` on a free port; yield its URL once it answers."""
         port = free_port()
-        process = subprocess.Popen(
-            [sys.executable, "-m", "scim_server", "serve", "--port", str(port), *arguments],
-            env=self.env,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            text=True,
-        )
-        url = f"http://127.0.0.1:{port}"
-        try:
-            wait_until_up(url, process)
-            yield url
-        finally:
-            process.terminate()
-            process.wait(timeout=15)
-            if process.stdout:
-                process.stdout.close()
+        # The log goes to a file: a pipe nobody reads would fill up and block the server.
+        with tempfile.TemporaryFile("w+") as log:
+            process = subprocess.Popen(
+                [sys.executable, "-m", "scim_server", "serve", "--port", str(port), *arguments],
+                env=self.env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                text=True,
+            )
+            url = f"http://127.0.0.1:{port}"
+            try:
+                wait_until_up(url, process, log)
+                yield url
+            finally:
+                process.terminate()
+                process.wait(timeout=15)
 
 
-def wait_until_up(url: str, process: subprocess.Popen[str]) -> None:
+def wait_until_up(url: str, process: subprocess.Popen[str], log: IO[str]) -> None:
     """Poll ``/healthz`` until the server answers; fail with its output if it dies."""
     deadline = time.monotonic() + STARTUP_SECONDS
     while time.monotonic() < deadline:
         if process.poll() is not None:
-            output = process.stdout.read() if process.stdout else ""
-            raise AssertionError(f"the server exited: {output}")
+            log.seek(0)
+            raise AssertionError(f"the server exited: {log.read()}")
         try:
             if httpx.get(f"{url}/healthz", timeout=1).status_code == 200:
                 return
