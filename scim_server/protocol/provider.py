@@ -1,8 +1,9 @@
 """The SCIM service provider each mapping profile serves: resources, capabilities and policy.
 
 Every organization gets the same resources (RFC 7643 §4: ``User`` with the enterprise extension
-at ``/Users``, ``Group`` at ``/Groups``) and the same ServiceProviderConfig (RFC 7643 §5); the
-profile only chooses the ``ScimPolicy`` its IdP is read under.
+at ``/Users``, its email values kept as sent by ``protocol/user.py``, ``Group`` at ``/Groups``)
+and the same ServiceProviderConfig (RFC 7643 §5); the profile only chooses the ``ScimPolicy``
+its IdP is read under.
 """
 
 from collections.abc import Sequence
@@ -25,9 +26,9 @@ from scim2_models import SchemaExtension
 from scim2_models import ScimProvider
 from scim2_models import ServiceProviderConfig
 from scim2_models import Sort
-from scim2_models import User
 
 from scim_server.protocol.tolerance import ToleranceProfile
+from scim_server.protocol.user import User
 
 MAX_OPERATIONS = 1000
 MAX_PAYLOAD_SIZE = 1_048_576

@@ -10,10 +10,10 @@ from scim2_models import Extension
 from scim2_models import Group
 from scim2_models import Mutability
 from scim2_models import ScimPolicy
-from scim2_models import User
 
 from scim_server.mapping.profile import load_profile
 from scim_server.protocol.provider import build_provider
+from scim_server.protocol.user import User
 from tests.protocol.conftest import MAPPINGS
 
 
