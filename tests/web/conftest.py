@@ -46,3 +46,8 @@ async def entra(app: Starlette) -> Tenant:
 @pytest.fixture
 async def okta(app: Starlette) -> Tenant:
     return await add_tenant(app.state.tenancy.database, "initech", profile="okta")
+
+
+@pytest.fixture
+async def onelogin(app: Starlette) -> Tenant:
+    return await add_tenant(app.state.tenancy.database, "umbrella", profile="onelogin")
