@@ -1,5 +1,6 @@
 """Checks that a path a profile names is an attribute of the SCIM User an IdP sends."""
 
+from collections.abc import Mapping
 from typing import Any
 
 from scim2_models import EnterpriseUser
@@ -29,3 +30,43 @@ def check_user_path(text: str) -> bool:
     if binding is None:
         raise ValueError(f"{text!r} is not an attribute of the SCIM User")
     return bool(binding.is_multivalued and binding.sub_field_name is None)
+
+
+CORE_USER_SCHEMA = "urn:ietf:params:scim:schemas:core:2.0:User"
+
+
+def _member(container: Any, name: str) -> Any:
+    """Return a JSON object's member, its name compared case-insensitively (RFC 7643 §2.1)."""
+    if not isinstance(container, Mapping):
+        return None
+    if name in container:
+        return container[name]
+    folded = name.casefold()
+    return next((value for key, value in container.items() if key.casefold() == folded), None)
+
+
+def value_at(document: Mapping[str, Any], text: str) -> Any:
+    """Return the JSON value a SCIM path designates in a dumped User, or None.
+
+    A sub-attribute of a multi-valued attribute yields the list of its values.
+
+    >>> user = {"name": {"givenName": "Ada"}, "emails": [{"value": "a@x"}, {"value": "b@x"}],
+    ...         "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User": {"department": "R&D"}}
+    >>> value_at(user, "NAME.givenname"), value_at(user, "emails.value")
+    ('Ada', ['a@x', 'b@x'])
+    >>> value_at(user, "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:department")
+    'R&D'
+    """
+    path = Path[PROFILE_USER](text)
+    current: Any = document
+    if path.schema and path.schema.casefold() != CORE_USER_SCHEMA.casefold():
+        current = _member(document, path.schema)
+    for part in path.parts:
+        if isinstance(current, list):
+            values = [_member(item, part) for item in current]
+            current = [value for value in values if value is not None]
+        else:
+            current = _member(current, part)
+        if current is None:
+            return None
+    return current

@@ -17,6 +17,7 @@ from sqlalchemy import Index
 from sqlalchemy import Integer
 from sqlalchemy import String
 from sqlalchemy import TypeDecorator
+from sqlalchemy import UniqueConstraint
 from sqlalchemy import text
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.engine import Dialect
@@ -179,3 +180,114 @@ class GroupMember(SQLModel, table=True):
     )
     display: str | None = None
     type: str | None = None
+
+
+class IdentityLink(SQLModel, table=True):
+    """The tie between one SCIM user and its Auth0 user, with its desired and applied states.
+
+    ``desired`` is what the last SCIM write asks for (``provisioning/desired.py``), written in
+    the same transaction as that write; ``applied`` is what the worker last confirmed in Auth0
+    (``provisioning/planner.py``). The worker reconciles one into the other (DESIGN §6).
+    """
+
+    __tablename__ = "identity_link"
+    __table_args__ = (
+        UniqueConstraint("org_id", "scim_id", name="uq_identity_link_scim_id"),
+        Index("ix_identity_link_auth0_user_id", "org_id", "auth0_user_id"),
+    )
+
+    pk: int | None = Field(default=None, primary_key=True)
+    org_id: int = Field(
+        sa_column=Column(Integer, ForeignKey("organization.id", ondelete="CASCADE"), nullable=False)
+    )
+    scim_id: str = Field(sa_column=Column(String(36), nullable=False))
+    """The SCIM ``id`` of the user (a tombstone's too: a deleted user keeps its link)."""
+    auth0_user_id: str | None = None
+    link_method: str | None = None
+    """How the Auth0 user was found: ``created``, ``matched_email``, ``login_hook``, ``invitation``."""
+    owned: bool = False
+    """Whether we created the Auth0 user: only then do we update its profile or block it."""
+    invitation_id: str | None = None
+    desired: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    applied: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    state: str = "pending"
+    """``pending``, ``synced``, ``awaiting_login``, ``invited``, ``error`` or ``deprovisioned``."""
+    last_synced_at: datetime | None = Field(default=None, sa_type=Timestamp)
+    last_error: str | None = None
+    updated_at: datetime = Field(default_factory=utcnow, sa_type=Timestamp)
+
+
+class SyncTask(SQLModel, table=True):
+    """The durable queue: one row per user with work pending in Auth0 (DESIGN §6).
+
+    A change bumps ``generation``; a reconcile deletes the row only when the generation it
+    claimed is still the current one, so a change made meanwhile is never lost. A claim is a
+    lease (``claimed_until``): a worker killed mid-reconcile lets the task be claimed again.
+    """
+
+    __tablename__ = "sync_task"
+    __table_args__ = (UniqueConstraint("org_id", "scim_id", name="uq_sync_task_scim_id"),)
+
+    pk: int | None = Field(default=None, primary_key=True)
+    org_id: int = Field(
+        sa_column=Column(Integer, ForeignKey("organization.id", ondelete="CASCADE"), nullable=False)
+    )
+    scim_id: str = Field(sa_column=Column(String(36), nullable=False))
+    generation: int = 1
+    due_at: datetime = Field(
+        sa_column=Column(Timestamp, nullable=False, index=True), default_factory=utcnow
+    )
+    attempts: int = 0
+    last_error: str | None = None
+    claimed_by: str | None = None
+    claimed_until: datetime | None = Field(default=None, sa_type=Timestamp)
+    created_at: datetime = Field(default_factory=utcnow, sa_type=Timestamp)
+
+
+class MappingEvent(SQLModel, table=True):
+    """One entry of the append-only mapping log (DESIGN §8): what happened to whom, and why."""
+
+    __tablename__ = "mapping_event"
+    __table_args__ = (
+        Index("ix_mapping_event_at", "org_id", "at"),
+        Index("ix_mapping_event_scim_id", "org_id", "scim_id"),
+        Index("ix_mapping_event_email", "org_id", "email"),
+        Index("ix_mapping_event_auth0_user_id", "org_id", "auth0_user_id"),
+    )
+
+    pk: int | None = Field(default=None, primary_key=True)
+    at: datetime = Field(default_factory=utcnow, sa_type=Timestamp)
+    org_id: int = Field(
+        sa_column=Column(Integer, ForeignKey("organization.id", ondelete="CASCADE"), nullable=False)
+    )
+    request_id: str | None = None
+    source: str
+    """``scim``, ``worker``, ``hook``, ``reconcile`` or ``cli``."""
+    actor: str | None = None
+    kind: str
+    outcome: str = "ok"
+    """``ok``, ``error`` or ``skipped``."""
+    scim_id: str | None = Field(default=None, sa_column=Column(String(36), nullable=True))
+    external_id: str | None = None
+    user_name: str | None = None
+    email: str | None = None
+    auth0_user_id: str | None = None
+    summary: str
+    """One line for people, such as "Okta deactivated jdoe@acme.com: removed from acme"."""
+    details: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    """Reasons (rule citations), Auth0 calls and their status, attribute diffs; never secrets."""
+
+
+class RoleRule(SQLModel, table=True):
+    """A role rule of one organization, stored as the definition ``mapping/rules.py`` validates."""
+
+    __tablename__ = "role_rule"
+    __table_args__ = (UniqueConstraint("org_id", "rule_id", name="uq_role_rule_rule_id"),)
+
+    pk: int | None = Field(default=None, primary_key=True)
+    org_id: int = Field(
+        sa_column=Column(Integer, ForeignKey("organization.id", ondelete="CASCADE"), nullable=False)
+    )
+    rule_id: str = Field(sa_column=Column(String(64), nullable=False))
+    position: int
+    definition: dict[str, Any] = Field(sa_column=Column(JSON, nullable=False))
