@@ -247,8 +247,12 @@ async def seed(url: str, *, users: int, outsiders: int, profile: str) -> Seeded:
         small = await create_group(tenancy, org, "Ten users", members[:MEMBERS_OF_SMALL_GROUP])
         await add_members_directly(tenancy, org, big, members)
         if tenancy.database.engine.dialect.name == "postgresql":
-            async with tenancy.database.engine.begin() as connection:
-                await connection.execute(text("ANALYZE"))  # what autovacuum does soon after
+            # What autovacuum does soon after bulk inserts: statistics for the planner, and the
+            # visibility map without which no index-only scan is planned. VACUUM cannot run in
+            # a transaction.
+            autocommit = tenancy.database.engine.execution_options(isolation_level="AUTOCOMMIT")
+            async with autocommit.connect() as connection:
+                await connection.execute(text("VACUUM ANALYZE"))
         return Seeded(
             org_key=org.key,
             token=token,
