@@ -9,11 +9,13 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from scim_server.config import Settings
+from scim_server.mapping.profile import MappingProfile
 from scim_server.mapping.profile import load_profiles
+from scim_server.protocol.provisioning import Provisioning
 from scim_server.protocol.service import OrgScimService
+from scim_server.provisioning.store import ProvisioningStorage
 from scim_server.storage.database import Database
 from scim_server.storage.database import Session
-from scim_server.storage.resources import SqlScimStorage
 from scim_server.storage.tables import Organization
 from scim_server.storage.tables import utcnow
 from scim_server.storage.tokens import authenticate
@@ -23,19 +25,26 @@ DEFAULT_PROFILE = "generic"
 
 @dataclass
 class Tenancy:
-    """The database and the per-profile SCIM services the endpoints serve organizations with."""
+    """The database, the mapping profiles and the per-profile SCIM services of the endpoints."""
 
     database: Database
     services: Mapping[str, OrgScimService]
+    profiles: Mapping[str, MappingProfile]
 
     @classmethod
     def open(cls, settings: Settings) -> "Tenancy":
-        """Build the engine and one service per mapping profile; a bad profile stops start-up."""
+        """Build the engine and one service per mapping profile; a bad profile stops start-up.
+
+        Every service declares the read-only provisioning extension of Users.
+        """
+        profiles = load_profiles(settings.mappings_dir)
         services = {
-            name: OrgScimService(profile)
-            for name, profile in load_profiles(settings.mappings_dir).items()
+            name: OrgScimService(profile, user_extensions=[Provisioning])
+            for name, profile in profiles.items()
         }
-        return cls(database=Database.open(settings.database_url), services=services)
+        return cls(
+            database=Database.open(settings.database_url), services=services, profiles=profiles
+        )
 
     async def close(self) -> None:
         """Release the database connections."""
@@ -64,7 +73,25 @@ class Tenancy:
         """Return the SCIM service of an organization's mapping profile."""
         return self.services[org.profile]
 
-    def storage(self, session: Session, org: Organization) -> SqlScimStorage:
-        """Return the storage of one organization's resources."""
+    def storage(
+        self,
+        session: Session,
+        org: Organization,
+        *,
+        request_id: str | None = None,
+        actor: str | None = None,
+    ) -> ProvisioningStorage:
+        """Return the storage of one organization's resources, which also queues provisioning.
+
+        :param request_id: The SCIM request's id, recorded in the mapping log.
+        :param actor: Who makes the request (a token name), recorded in the mapping log.
+        """
         assert org.id is not None
-        return SqlScimStorage(session, org_id=org.id, provider=self.service_for(org).provider)
+        return ProvisioningStorage(
+            session,
+            org_id=org.id,
+            provider=self.service_for(org).provider,
+            profile=self.profiles[org.profile],
+            request_id=request_id,
+            actor=actor,
+        )

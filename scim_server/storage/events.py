@@ -36,7 +36,7 @@ async def append_event(
     auth0_user_id: str | None = None,
     details: Mapping[str, Any] | None = None,
 ) -> MappingEvent:
-    """Append one event to the log, in the caller's transaction.
+    """Append one event to the log, in the caller's transaction (flushed with the next query).
 
     :param source: ``scim``, ``worker``, ``hook``, ``reconcile`` or ``cli``.
     :param kind: What happened, dotted, such as ``user.created`` or ``auth0.add_member``.
@@ -63,7 +63,6 @@ async def append_event(
         details=dict(details or {}),
     )
     session.add(event)
-    await session.flush()
     return event
 
 

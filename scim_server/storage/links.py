@@ -7,6 +7,7 @@ got, then flushes. Every function works in the caller's session; the caller comm
 
 from collections.abc import Collection
 from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -74,6 +75,8 @@ async def put_desired(
     """Store a user's desired state, creating its link (state ``pending``) if it has none.
 
     A changed desired state turns a ``synced`` or ``deprovisioned`` link back to ``pending``.
+    Nothing is flushed, so that a write affecting many users costs one flush; the next query
+    (or the commit) flushes.
 
     :param link: The user's link when the caller already loaded it (see :func:`links_of`).
     :return: The link, and whether the desired state changed.
@@ -83,7 +86,6 @@ async def put_desired(
     if link is None:
         link = IdentityLink(org_id=org_id, scim_id=scim_id, desired=dict(desired), updated_at=now)
         session.add(link)
-        await session.flush()
         return link, True
     if link.desired == desired:
         return link, False
@@ -92,7 +94,6 @@ async def put_desired(
     if link.state in REFRESHED_STATES:
         link.state = PENDING
     session.add(link)
-    await session.flush()
     return link, True
 
 
@@ -133,3 +134,45 @@ async def links_by_email(
     if state is not None:
         query = query.where(IdentityLink.state == state)
     return list((await session.execute(query)).scalars().all())
+
+
+@dataclass(frozen=True)
+class UserDocument:
+    """A user as desired states are computed from it: its JSON, ``None`` once deleted."""
+
+    scim_id: str
+    pk: int
+    document: dict[str, Any] | None
+    external_id: str | None
+    user_name: str | None
+    email: str | None
+
+
+async def user_documents(
+    session: AsyncSession, *, org_id: int, scim_ids: Collection[str]
+) -> list[UserDocument]:
+    """Return the users (tombstones included) among SCIM ids; other ids (groups) are left out."""
+    found: list[UserDocument] = []
+    for chunk in chunks(sorted(set(scim_ids))):
+        rows = await session.execute(
+            select(ScimResource)
+            .where(
+                ScimResource.org_id == org_id,
+                ScimResource.resource_type == "User",
+                col(ScimResource.id).in_(chunk),
+            )
+            .order_by(col(ScimResource.pk))
+        )
+        for row in rows.scalars():
+            assert row.pk is not None
+            found.append(
+                UserDocument(
+                    scim_id=row.id,
+                    pk=row.pk,
+                    document=None if row.deleted_at is not None else dict(row.document),
+                    external_id=row.external_id,
+                    user_name=row.document.get("userName"),
+                    email=row.email_key,
+                )
+            )
+    return found

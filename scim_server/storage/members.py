@@ -187,3 +187,47 @@ async def members_of(
                 value["type"] = kind
             found.setdefault(group_pk, []).append(value)
     return found
+
+
+@dataclass(frozen=True)
+class GroupKeys:
+    """What role rules read of a group: its displayName and externalId."""
+
+    display_name: str | None
+    external_id: str | None
+
+
+async def groups_of_users(
+    session: AsyncSession, member_pks: Collection[int]
+) -> dict[int, list[GroupKeys]]:
+    """Return the groups each user is a direct member of, keyed by the user's row key.
+
+    One query per chunk of users, whatever the number of groups.
+    """
+    found: dict[int, list[GroupKeys]] = {pk: [] for pk in member_pks}
+    for chunk in chunks(sorted(set(member_pks))):
+        rows = await session.execute(
+            sql.select(
+                col(GroupMember.member_pk),
+                col(ScimResource.document),
+                col(ScimResource.external_id),
+            )
+            .join(ScimResource, col(ScimResource.pk) == col(GroupMember.group_pk))
+            .where(col(GroupMember.member_pk).in_(chunk))
+            .order_by(col(GroupMember.member_pk), col(GroupMember.group_pk))
+        )
+        for member_pk, document, external_id in rows.all():
+            display_name = document.get("displayName") if isinstance(document, dict) else None
+            found[member_pk].append(GroupKeys(display_name, external_id))
+    return found
+
+
+async def user_members_of(session: AsyncSession, *, group_pk: int) -> list[str]:
+    """Return the SCIM ids of the users that are direct members of a group (not its subgroups)."""
+    rows = await session.execute(
+        sql.select(col(ScimResource.id))
+        .join(GroupMember, col(ScimResource.pk) == col(GroupMember.member_pk))
+        .where(col(GroupMember.group_pk) == group_pk, col(ScimResource.resource_type) == "User")
+        .order_by(col(GroupMember.member_pk))
+    )
+    return list(rows.scalars().all())
