@@ -14,6 +14,7 @@ from contextlib import contextmanager
 from datetime import UTC
 from datetime import datetime
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 from typing import TypeVar
 
@@ -356,3 +357,75 @@ def token_revoke(settings: Settings, key: str, token_id: str) -> None:
     click.echo(
         f"Token {record.id} ({record.name}) of {key} revoked at {show_time(record.revoked_at)}."
     )
+
+
+@main.group()
+def rules() -> None:
+    """Manage the role rules of an organization, on top of its mapping profile's (DESIGN §7)."""
+
+
+@rules.command("import")
+@click.argument("key")
+@click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
+@click.pass_obj
+def rules_import(settings: Settings, key: str, file: Path) -> None:
+    """Replace the role rules of organization KEY with the [[roles]] of FILE (TOML).
+
+    Every user's desired state is recomputed at once; users whose roles change are queued for
+    the worker, and the mapping log cites the new rules as org:<rule-id>.
+    """
+    from scim_server.mapping.rule_files import definition
+    from scim_server.mapping.rule_files import read_rules
+    from scim_server.provisioning.store import refresh_desired
+    from scim_server.storage.links import live_user_ids
+    from scim_server.storage.rules import replace_rules
+
+    with reported_errors():
+        imported = read_rules(file)
+        profiles = load_profiles(settings.mappings_dir)
+
+    async def store() -> int:
+        async with open_session(settings.database_url) as session:
+            organization = await get_organization(session, key)
+            assert organization.id is not None
+            await replace_rules(
+                session, org_id=organization.id, definitions=[definition(r) for r in imported]
+            )
+            changed = await refresh_desired(
+                session,
+                org_id=organization.id,
+                profile=profiles[organization.profile],
+                org_rules=imported,
+                scim_ids=await live_user_ids(session, org_id=organization.id),
+                cause=f"Role rules imported from {file.name}",
+                now=datetime.now(UTC),
+                source="cli",
+                actor="scim-server rules import",
+            )
+            return len(changed)
+
+    changed = run(store())
+    click.echo(
+        f"Imported {len(imported)} role rules for organization {key}; "
+        f"{changed} users have new desired roles and are queued."
+    )
+
+
+@rules.command("export")
+@click.argument("key")
+@click.pass_obj
+def rules_export(settings: Settings, key: str) -> None:
+    """Print the role rules of organization KEY as TOML, as `rules import` reads them."""
+    from scim_server.mapping.rule_files import dump_rules
+    from scim_server.mapping.rules import RoleRule
+    from scim_server.storage.rules import list_rules
+
+    async def fetch() -> list[dict[str, Any]]:
+        async with open_session(settings.database_url) as session:
+            organization = await get_organization(session, key)
+            assert organization.id is not None
+            return await list_rules(session, org_id=organization.id)
+
+    stored = [RoleRule.model_validate(definition) for definition in run(fetch())]
+    header = f"Role rules of organization {key}: scim-server rules import {key} FILE"
+    click.echo(dump_rules(stored, header=header), nl=False)

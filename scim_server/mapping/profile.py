@@ -165,7 +165,7 @@ class MappingProfile(_Frozen):
         return f"{self.id}@{self.version}:{rule_id}"
 
 
-def _rule_at(data: Any, error: Any) -> str | None:
+def rule_at(data: Any, error: Any) -> str | None:
     """Return the id (or position) of the role rule a validation error points into."""
     cause = error.get("ctx", {}).get("error")
     if isinstance(cause, DuplicateRuleId):
@@ -182,7 +182,8 @@ def _rule_at(data: Any, error: Any) -> str | None:
     return f"#{index + 1}"
 
 
-def _describe(error: Any) -> str:
+def describe_error(error: Any) -> str:
+    """Return a pydantic error as one line: where, then what."""
     location = ".".join(str(part) for part in error["loc"])
     message = str(error["msg"]).removeprefix("Value error, ")
     return f"{location}: {message}" if location else message
@@ -204,8 +205,8 @@ def load_profile(path: Path) -> MappingProfile:
         profile = MappingProfile.model_validate(data)
     except ValidationError as error:
         first = error.errors()[0]
-        rule = _rule_at(data, first)
-        raise MappingError(path, _describe(first), rule=rule) from None
+        rule = rule_at(data, first)
+        raise MappingError(path, describe_error(first), rule=rule) from None
     if profile.id != path.stem:
         raise MappingError(path, f"id {profile.id!r} differs from the file name {path.stem!r}")
     return profile

@@ -24,6 +24,7 @@ is never stored in the resource.
 from collections.abc import Callable
 from collections.abc import Collection
 from collections.abc import Iterable
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 from typing import cast
@@ -225,84 +226,20 @@ class ProvisioningStorage(SqlScimStorage):
     async def org_rules(self) -> tuple[RoleRule, ...]:
         """Return the organization's own role rules, read once per storage (once per request)."""
         if self._org_rules is None:
-            definitions = await list_rules(self.session, org_id=self.org_id)
-            self._org_rules = tuple(RoleRule.model_validate(d) for d in definitions)
+            self._org_rules = await load_org_rules(self.session, org_id=self.org_id)
         return self._org_rules
 
     async def _refresh(self, scim_ids: Collection[str], *, cause: str) -> None:
-        """Recompute the desired state of users; queue and log those whose state changed."""
-        if not scim_ids:
-            return
-        users = await user_documents(self.session, org_id=self.org_id, scim_ids=scim_ids)
-        live = [user.pk for user in users if user.document is not None]
-        groups = await groups_of_users(self.session, live)
-        links = await links_of(
-            self.session, org_id=self.org_id, scim_ids=[user.scim_id for user in users]
-        )
-        rules = await self.org_rules()
-        now = self.clock()
-        changed = []
-        for user in users:
-            state = desired_state(
-                user.document,
-                [GroupFacts(g.display_name, g.external_id) for g in groups.get(user.pk, [])],
-                profile=self.profile,
-                org_rules=rules,
-            )
-            link = links.get(user.scim_id)
-            before = DesiredState.from_json(link.desired) if link is not None else None
-            _, did_change = await put_desired(
-                self.session,
-                org_id=self.org_id,
-                scim_id=user.scim_id,
-                desired=state.to_json(),
-                now=now,
-                link=link,
-            )
-            if did_change:
-                changed.append(user.scim_id)
-                await self._log(user, before, state, cause=cause, now=now)
-        await bump(self.session, org_id=self.org_id, scim_ids=changed, now=now)
-        await self.session.flush()
-
-    async def _log(
-        self,
-        user: UserDocument,
-        before: DesiredState | None,
-        after: DesiredState,
-        *,
-        cause: str,
-        now: datetime,
-    ) -> None:
-        added = sorted(set(after.roles) - set(before.roles if before else ()))
-        removed = sorted(set(before.roles if before else ()) - set(after.roles))
-        profile_fields = sorted(
-            name
-            for name in set(after.profile) | set(before.profile if before else ())
-            if before is None or before.profile.get(name) != after.profile.get(name)
-        )
-        who = after.email or user.email or user.user_name or user.scim_id
-        await append_event(
+        await refresh_desired(
             self.session,
             org_id=self.org_id,
-            source="scim",
-            kind=EVENT_KIND,
-            summary=f"{cause}: {who} {describe_change(before, after, added, removed)}",
-            at=now,
+            profile=self.profile,
+            org_rules=await self.org_rules(),
+            scim_ids=scim_ids,
+            cause=cause,
+            now=self.clock(),
             request_id=self.request_id,
             actor=self.actor,
-            scim_id=user.scim_id,
-            external_id=user.external_id,
-            user_name=user.user_name,
-            email=user.email,
-            details={
-                "cause": cause,
-                "member": [before.member if before else None, after.member],
-                "roles_added": added,
-                "roles_removed": removed,
-                "reasons": {name: list(after.roles[name]) for name in sorted(after.roles)},
-                "profile_changed": profile_fields,
-            },
         )
 
     # -- the read-only extension -------------------------------------------
@@ -325,6 +262,101 @@ class ProvisioningStorage(SqlScimStorage):
         links = await links_of(self.session, org_id=self.org_id, scim_ids=users)
         for scim_id, link in links.items():
             users[scim_id][Provisioning] = provisioning_of(link)
+
+
+async def load_org_rules(session: Session, *, org_id: int) -> tuple[RoleRule, ...]:
+    """Return an organization's own role rules, validated as profile rules are."""
+    return tuple(RoleRule.model_validate(d) for d in await list_rules(session, org_id=org_id))
+
+
+async def refresh_desired(
+    session: Session,
+    *,
+    org_id: int,
+    profile: MappingProfile,
+    org_rules: Sequence[RoleRule],
+    scim_ids: Collection[str],
+    cause: str,
+    now: datetime,
+    source: str = "scim",
+    request_id: str | None = None,
+    actor: str | None = None,
+) -> list[str]:
+    """Recompute the desired state of users; queue and log those whose state changed.
+
+    Ids that are no user of the organization (a group nested in a group) are skipped.
+
+    :param cause: What changed, for the mapping log ("User created", "role rules imported").
+    :return: The SCIM ids of the users whose desired state changed, now queued.
+    """
+    if not scim_ids:
+        return []
+    users = await user_documents(session, org_id=org_id, scim_ids=scim_ids)
+    groups = await groups_of_users(session, [u.pk for u in users if u.document is not None])
+    links = await links_of(session, org_id=org_id, scim_ids=[user.scim_id for user in users])
+    changed = []
+    for user in users:
+        state = desired_state(
+            user.document,
+            [GroupFacts(g.display_name, g.external_id) for g in groups.get(user.pk, [])],
+            profile=profile,
+            org_rules=org_rules,
+        )
+        link = links.get(user.scim_id)
+        before = DesiredState.from_json(link.desired) if link is not None else None
+        _, did_change = await put_desired(
+            session,
+            org_id=org_id,
+            scim_id=user.scim_id,
+            desired=state.to_json(),
+            now=now,
+            link=link,
+        )
+        if did_change:
+            changed.append(user.scim_id)
+            await append_event(
+                session,
+                org_id=org_id,
+                source=source,
+                kind=EVENT_KIND,
+                at=now,
+                request_id=request_id,
+                actor=actor,
+                scim_id=user.scim_id,
+                external_id=user.external_id,
+                user_name=user.user_name,
+                email=user.email,
+                **describe_event(user, before, state, cause=cause),
+            )
+    await bump(session, org_id=org_id, scim_ids=changed, now=now)
+    await session.flush()
+    return changed
+
+
+def describe_event(
+    user: UserDocument, before: DesiredState | None, after: DesiredState, *, cause: str
+) -> dict[str, Any]:
+    """Return the summary line and the details of a change of desired state (no secrets)."""
+    previous = before.roles if before else {}
+    added = sorted(set(after.roles) - set(previous))
+    removed = sorted(set(previous) - set(after.roles))
+    profile_fields = sorted(
+        name
+        for name in set(after.profile) | set(before.profile if before else ())
+        if before is None or before.profile.get(name) != after.profile.get(name)
+    )
+    who = after.email or user.email or user.user_name or user.scim_id
+    return {
+        "summary": f"{cause}: {who} {describe_change(before, after, added, removed)}",
+        "details": {
+            "cause": cause,
+            "member": [before.member if before else None, after.member],
+            "roles_added": added,
+            "roles_removed": removed,
+            "reasons": {name: list(after.roles[name]) for name in sorted(after.roles)},
+            "profile_changed": profile_fields,
+        },
+    }
 
 
 def provisioning_of(link: IdentityLink) -> Provisioning:

@@ -176,3 +176,17 @@ async def user_documents(
                 )
             )
     return found
+
+
+async def live_user_ids(session: AsyncSession, *, org_id: int) -> list[str]:
+    """Return the SCIM ids of every live user of an organization (to recompute them all)."""
+    rows = await session.execute(
+        select(ScimResource.id)
+        .where(
+            ScimResource.org_id == org_id,
+            ScimResource.resource_type == "User",
+            col(ScimResource.deleted_at).is_(None),
+        )
+        .order_by(col(ScimResource.pk))
+    )
+    return list(rows.scalars().all())
