@@ -26,6 +26,7 @@ from rich.table import Table
 from scim_server.config import ConfigError
 from scim_server.config import Settings
 from scim_server.mapping.profile import MappingError
+from scim_server.mapping.profile import MappingProfile
 from scim_server.mapping.profile import load_profiles
 from scim_server.storage.engine import async_url
 from scim_server.storage.migrate import ForeignKeyViolation
@@ -135,20 +136,145 @@ def migrate(settings: Settings) -> None:
 @click.option(
     "--port", type=click.IntRange(1, 65535), default=8000, show_default=True, help="TCP port."
 )
-@click.option("--sandbox", is_flag=True, help="Use a local Auth0 emulator (not available yet).")
+@click.option(
+    "--sandbox",
+    is_flag=True,
+    help="Run an Auth0 emulator in this process, with a demo organization 'acme' and a token.",
+)
 @click.pass_obj
 def serve(settings: Settings, host: str, port: int, sandbox: bool) -> None:
-    """Serve the SCIM endpoints of every organization."""
-    if sandbox:
-        raise click.ClickException("--sandbox is not available yet")
+    """Serve the SCIM endpoints of every organization, and provision them into Auth0."""
     # Imported here so that the operator commands do not load the web stack.
     import uvicorn
 
+    from scim_server.provisioning.runtime import gateway_from
     from scim_server.web.app import create_app
 
     with reported_errors():
-        app = create_app(settings)
+        if sandbox:
+            settings, gateway, emulator = start_sandbox(settings, f"http://{host}:{port}")
+            app = create_app(settings, gateway=gateway, emulator=emulator)
+        elif settings.auth0_configured:
+            app = create_app(settings, gateway=gateway_from(settings))
+        else:
+            click.echo(
+                "Provisioning is paused: AUTH0_DOMAIN, AUTH0_CLIENT_ID and AUTH0_CLIENT_SECRET are "
+                "not set. SCIM writes are stored and queued until a worker runs.",
+                err=True,
+            )
+            app = create_app(settings)
     uvicorn.run(app, host=host, port=port)
+
+
+@main.command()
+@click.pass_obj
+def worker(settings: Settings) -> None:
+    """Reconcile queued provisioning work into Auth0 until interrupted (beside `serve`)."""
+    from scim_server.provisioning.runtime import build_worker
+    from scim_server.provisioning.runtime import gateway_from
+    from scim_server.storage.database import Database
+
+    with reported_errors():
+        gateway = gateway_from(settings)
+
+    async def work() -> None:
+        database = Database.open(settings.database_url)
+        try:
+            await build_worker(settings, database, gateway).run()
+        finally:
+            await gateway.aclose()
+            await database.close()
+
+    click.echo("Worker started; Ctrl-C stops it (unfinished tasks are claimed again later).")
+    try:
+        run(work())
+    except KeyboardInterrupt:
+        click.echo("Worker stopped.")
+
+
+SANDBOX_CLIENT_ID = "sandbox"
+SANDBOX_ORG = "acme"
+
+
+def start_sandbox(settings: Settings, url: str) -> tuple[Settings, Any, Any]:
+    """Prepare ``serve --sandbox``: emulator, database, demo organization, token; print them.
+
+    The emulator keeps its state in memory, so the database is a new SQLite file in a temporary
+    directory unless SCIM_DATABASE_URL is set: links to Auth0 users of an earlier run would
+    point nowhere.
+    """
+    import secrets
+    import tempfile
+
+    import httpx
+
+    from scim_server.auth0_gateway import ManagementApiGateway
+    from scim_server.sandbox import DEFAULT_DATABASE
+    from scim_server.sandbox import DEMO
+    from scim_server.sandbox import Emulator
+    from scim_server.sandbox import seed_tenant
+    from scim_server.web.app import SANDBOX_PATH
+
+    if "database_url" not in settings.model_fields_set:
+        directory = tempfile.mkdtemp(prefix="scim-sandbox-")
+        settings = settings.model_copy(
+            update={"database_url": f"sqlite+aiosqlite:///{directory}/scim-server.db"}
+        )
+    profile = load_profiles(settings.mappings_dir)["okta"]
+    secret = secrets.token_urlsafe(24)
+    emulator = Emulator(client_id=SANDBOX_CLIENT_ID, client_secret=secret)
+    seed_tenant(emulator.tenant, DEMO)
+    demo_roles = {str(role["name"]) for role in emulator.tenant.roles.values()}
+    profile_roles = sorted(profile_role_names(profile) - demo_roles)
+    seed_tenant(emulator.tenant, {"roles": [{"name": name} for name in profile_roles]})
+    max_rps = settings.auth0_max_rps if "auth0_max_rps" in settings.model_fields_set else 50.0
+    gateway = ManagementApiGateway(
+        management_url="http://sandbox.auth0.invalid",
+        client_id=SANDBOX_CLIENT_ID,
+        client_secret=secret,
+        max_rps=max_rps,
+        transport=httpx.ASGITransport(app=emulator),
+    )
+    with database_errors():
+        migrate_database(settings.database_url)
+
+    async def prepare() -> str:
+        async with open_session(settings.database_url) as session:
+            try:
+                organization = await get_organization(session, SANDBOX_ORG)
+            except OrganizationError:
+                organization = await create_organization(
+                    session,
+                    key=SANDBOX_ORG,
+                    auth0_org=SANDBOX_ORG,
+                    connection=DEFAULT_DATABASE,
+                    identity_mode="create",
+                    profile="okta",
+                    display_name="Acme Corp (sandbox)",
+                )
+            _, token = await issue_token(session, org=organization, name="sandbox", expires_in=None)
+            return token
+
+    token = asyncio.run(prepare())
+    roles = ", ".join(sorted(demo_roles | set(profile_roles)))
+    click.echo(f"Sandbox: Auth0 emulator in this process (roles: {roles}).")
+    click.echo(f"Database: {settings.database_url}")
+    click.echo(f"Emulator state: {url}{SANDBOX_PATH}/__emulator__/state")
+    click.echo(f"SCIM base URL: {url}/scim/v2/{SANDBOX_ORG}")
+    click.echo(f"Token: {token}")
+    return settings, gateway, emulator
+
+
+def profile_role_names(profile: MappingProfile) -> set[str]:
+    """Return the role names a profile's rules can grant, so the sandbox can create them."""
+    names: set[str] = set()
+    for rule in profile.roles:
+        names.update(rule.grant)
+        group = rule.when.group
+        if rule.grant_matched_name and group is not None:
+            names.update(group.display_name_in or ())
+            names.update([group.display_name] if group.display_name else [])
+    return names
 
 
 @main.group()

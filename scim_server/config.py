@@ -42,3 +42,24 @@ class Settings(BaseSettings):
     auth0_client_secret: str | None = Field(default=None, validation_alias="AUTH0_CLIENT_SECRET")
     auth0_management_url: str | None = Field(default=None, validation_alias="AUTH0_MANAGEMENT_URL")
     auth0_max_rps: float = Field(default=2.0, validation_alias="AUTH0_MAX_RPS")
+    auth0_invitation_client_id: str | None = Field(
+        default=None, validation_alias="AUTH0_INVITATION_CLIENT_ID"
+    )
+    """The application whose login route invitations open (organizations in mode ``invite``)."""
+    auth0_inviter_name: str = Field(
+        default="Your administrator", validation_alias="AUTH0_INVITER_NAME"
+    )
+
+    hook_secret: str | None = Field(default=None, validation_alias="SCIM_HOOK_SECRET")
+    """The shared secret the Auth0 post-login Action sends to ``POST /hooks/auth0/login``."""
+    worker_concurrency: int = Field(default=8, ge=1, validation_alias="SCIM_WORKER_CONCURRENCY")
+    """Reconciles the worker runs at once."""
+
+    @property
+    def auth0_configured(self) -> bool:
+        """Tell whether the Management API credentials are set, so that a worker can run."""
+        return bool(
+            (self.auth0_management_url or self.auth0_domain)
+            and self.auth0_client_id
+            and self.auth0_client_secret
+        )

@@ -313,10 +313,19 @@ def test_serve_runs_the_app_built_from_the_settings_under_uvicorn(
     assert served == [(app, {"host": "0.0.0.0", "port": 9000})]
 
 
-def test_serve_sandbox_is_not_available_yet(cli: Cli, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr("uvicorn.run", lambda *args, **kwargs: pytest.fail("must not serve"))
+def test_serve_sandbox_seeds_acme_and_prints_its_url_and_token(
+    cli: Cli, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    served: list[object] = []
+    monkeypatch.setattr("uvicorn.run", lambda app, **options: served.append(app))
 
-    assert_refused(cli("serve", "--sandbox"), "--sandbox is not available yet")
+    result = cli("serve", "--sandbox", "--port", "9001")
+
+    assert result.exit_code == 0, result.output
+    assert "SCIM base URL: http://127.0.0.1:9001/scim/v2/acme" in result.output
+    tokens = [line for line in result.output.splitlines() if line.startswith("Token: scim_")]
+    assert len(tokens) == 1 and len(served) == 1
+    assert "acme" in cli("org", "list").output
 
 
 def test_python_dash_m_runs_the_command() -> None:

@@ -158,10 +158,6 @@ class Auth0Effects:
         )
         return invitation.id
 
-    async def is_invitation_pending(self, org_id: str, invitation_id: str) -> bool:
-        """Tell whether an invitation still waits for its invitee."""
-        return any(i.id == invitation_id for i in await self.gateway.list_invitations(org_id))
-
     async def delete_invitation(self, org_id: str, invitation_id: str) -> None:
         """Withdraw an invitation; one already gone (accepted, expired) is fine."""
         with contextlib.suppress(Auth0NotFound):

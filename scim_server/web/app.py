@@ -3,43 +3,83 @@
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
+import anyio
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse
+from starlette.routing import BaseRoute
+from starlette.routing import Mount
 from starlette.routing import Route
+from starlette.types import ASGIApp
 
+from scim_server.auth0_gateway import Auth0Gateway
 from scim_server.config import Settings
+from scim_server.provisioning.runtime import build_worker
 from scim_server.provisioning.scim import Tenancy
+from scim_server.web.hooks import LoginHook
 from scim_server.web.scim import ScimEndpoints
 
 SCIM_METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE"]
+SANDBOX_PATH = "/__auth0__"
+"""Where ``serve --sandbox`` shows its emulator (``/__auth0__/__emulator__/state``)."""
 
 
-def create_app(settings: Settings) -> Starlette:
+def create_app(
+    settings: Settings,
+    *,
+    gateway: Auth0Gateway | None = None,
+    emulator: ASGIApp | None = None,
+) -> Starlette:
     """Build the application; the database is opened lazily and closed at shutdown.
 
+    :param gateway: Auth0, for the provisioning worker the lifespan runs (and closes at
+        shutdown); without one no worker runs, SCIM writes only queue work (tests, and servers
+        whose Auth0 credentials are not set yet).
+    :param emulator: The sandbox's Auth0 emulator, mounted at ``/__auth0__`` for people to look.
     :raises scim_server.mapping.profile.MappingError: When a mapping profile is invalid.
     """
     tenancy = Tenancy.open(settings)
+    worker = None if gateway is None else build_worker(settings, tenancy.database, gateway)
+    wake = worker.wake if worker is not None else _no_worker
     scim = ScimEndpoints(
-        tenancy=tenancy, max_body_bytes=settings.max_body_bytes, public_url=settings.public_url
+        tenancy=tenancy,
+        max_body_bytes=settings.max_body_bytes,
+        public_url=settings.public_url,
+        after_write=wake,
     )
+    hook = LoginHook(database=tenancy.database, secret=settings.hook_secret, wake=wake)
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        yield
-        await tenancy.close()
+        try:
+            if worker is None:
+                yield
+                return
+            async with anyio.create_task_group() as group:
+                group.start_soon(worker.run)
+                yield
+                group.cancel_scope.cancel()
+        finally:
+            if gateway is not None:
+                await gateway.aclose()
+            await tenancy.close()
 
-    app = Starlette(
-        routes=[
-            Route("/healthz", healthz),
-            Route("/scim/v2/{org}", scim.serve, methods=SCIM_METHODS),
-            Route("/scim/v2/{org}/{path:path}", scim.serve, methods=SCIM_METHODS),
-        ],
-        lifespan=lifespan,
-    )
+    routes: list[BaseRoute] = [
+        Route("/healthz", healthz),
+        Route("/hooks/auth0/login", hook.serve, methods=["POST"]),
+        Route("/scim/v2/{org}", scim.serve, methods=SCIM_METHODS),
+        Route("/scim/v2/{org}/{path:path}", scim.serve, methods=SCIM_METHODS),
+    ]
+    if emulator is not None:
+        routes.append(Mount(SANDBOX_PATH, app=emulator))
+    app = Starlette(routes=routes, lifespan=lifespan)
     app.state.tenancy = tenancy
+    app.state.worker = worker
     return app
+
+
+def _no_worker() -> None:
+    """Nothing to wake: this process runs no worker (another one polls the queue)."""
 
 
 async def healthz(request: Request) -> JSONResponse:

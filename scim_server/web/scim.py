@@ -8,6 +8,7 @@ transaction over a storage bound to that organization, and is committed only whe
 
 import json
 import uuid
+from collections.abc import Callable
 from collections.abc import Mapping
 from dataclasses import dataclass
 
@@ -33,6 +34,8 @@ class ScimEndpoints:
     tenancy: Tenancy
     max_body_bytes: int
     public_url: str | None = None
+    after_write: Callable[[], None] | None = None
+    """Called after a write is committed: wakes the provisioning worker (DESIGN §6)."""
 
     async def serve(self, request: Request) -> Response:
         """Serve one SCIM request of one organization."""
@@ -58,6 +61,8 @@ class ScimEndpoints:
                 storage = self.tenancy.storage(session, org)
                 response = await ScimHandler(service, storage).handle(scim_request)
                 await session.commit()
+            if self.after_write is not None and request.method != "GET":
+                self.after_write()
         except Exception as exception:  # the one translation point: web/errors.py
             response = error_response(service, exception, request_id=request_id)
         return to_starlette(response, request_id=request_id)
