@@ -58,7 +58,7 @@ class ScimEndpoints:
                     headers=list(request.headers.items()),
                     body=await read_body(request, self.max_body_bytes),
                 )
-                storage = self.tenancy.storage(session, org)
+                storage = self.tenancy.storage(session, org, request_id=request_id)
                 response = await ScimHandler(service, storage).handle(scim_request)
                 await session.commit()
             if self.after_write is not None and request.method != "GET":

@@ -187,6 +187,7 @@ async def test_values_a_client_sends_for_the_extension_are_ignored(scim: Scim) -
 
 
 async def test_a_user_write_bumps_its_task_and_logs_why(scim: Scim) -> None:
+    scim.client.headers["X-Request-Id"] = "req-42"
     user_id = await scim.user("ada", name={"givenName": "Ada"})
 
     task = await scim.task(user_id)
@@ -196,6 +197,7 @@ async def test_a_user_write_bumps_its_task_and_logs_why(scim: Scim) -> None:
     assert desired.roles == {"org_member": ("okta@1:member",)}
     [event] = await scim.events(user_id)
     assert (event.source, event.kind, event.outcome) == ("scim", "desired.changed", "ok")
+    assert event.request_id == "req-42"
     assert event.summary == "User created: ada@acme.test to provision with roles org_member"
     assert event.details["reasons"] == {"org_member": ["okta@1:member"]}
 
