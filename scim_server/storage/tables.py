@@ -132,7 +132,17 @@ class ScimResource(SQLModel, table=True):
             sqlite_where=text("deleted_at IS NULL AND display_name_key IS NOT NULL"),
             postgresql_where=text("deleted_at IS NULL AND display_name_key IS NOT NULL"),
         ),
-        Index("ix_scim_resource_listing", "org_id", "resource_type", "created_at", "pk"),
+        # Live resources only: counting and paging a listing then never reads the table
+        # (benchmarks/RESULTS.md: a page of 100,000 users went from 140-180 ms to about 100).
+        Index(
+            "ix_scim_resource_live_listing",
+            "org_id",
+            "resource_type",
+            "created_at",
+            "pk",
+            sqlite_where=text("deleted_at IS NULL"),
+            postgresql_where=text("deleted_at IS NULL"),
+        ),
         Index("ix_scim_resource_user_name_any", "org_id", "resource_type", "user_name_key"),
         Index("ix_scim_resource_external_id_any", "org_id", "resource_type", "external_id"),
         Index("ix_scim_resource_email", "org_id", "resource_type", "email_key"),
