@@ -49,7 +49,8 @@ from scim2_models import EnterpriseUser
 from scim2_models import Group
 from scim2_models import ResourceType
 from scim2_models import User
-from sqlalchemy import delete
+from sqlalchemy import ColumnElement
+from sqlalchemy import Table
 from sqlalchemy import func
 from sqlalchemy import insert
 from sqlalchemy import text
@@ -64,23 +65,14 @@ from scim_server.storage.organizations import create_organization
 from scim_server.storage.tables import GroupMember
 from scim_server.storage.tables import Organization
 from scim_server.storage.tables import ScimResource
+from scim_server.storage.tables import Timestamp
 from scim_server.storage.tokens import issue_token
 
 PLACEHOLDER = "zqxnumberzqx"
 """Stands for a user's number in the template rows; lower-case, so case-folding keeps it."""
 
-COPIED_COLUMNS = (
-    "resource_type",
-    "document",
-    "search_document",
-    "version",
-    "user_name_key",
-    "external_id",
-    "email_key",
-    "display_name_key",
-    "active",
-)
-"""The columns of a user row that the storage derives from the resource: copied from a template."""
+ID_PLACEHOLDER = "zqxidzqx"
+"""Stands for a user's SCIM id in the template rows."""
 
 BATCH = 5000
 """Rows per executemany."""
@@ -190,9 +182,61 @@ def resource_type(tenancy: Tenancy, org: Organization, name: str) -> ResourceTyp
     return next(rt for rt in types if rt.name == name)
 
 
-def row_values(row: ScimResource) -> dict[str, Any]:
-    """Return the columns of a row that the storage derives from the resource."""
-    return {column: getattr(row, column) for column in COPIED_COLUMNS}
+def user_tables() -> list[Table]:
+    """Return the tables that hold rows of one user: its resource, and rows keyed by ``scim_id``.
+
+    Besides ``scim_resource``, the provisioning write path keeps the user's identity link,
+    sync task and mapping events.
+    """
+    return [
+        table
+        for table in SQLModel.metadata.sorted_tables
+        if table.name == "scim_resource" or "scim_id" in table.c
+    ]
+
+
+def user_condition(table: Table, scim_id: str) -> ColumnElement[bool]:
+    """Return the condition selecting a user's rows in one of :func:`user_tables`."""
+    key = table.c.id if table.name == "scim_resource" else table.c.scim_id
+    return key == scim_id
+
+
+@dataclass(frozen=True)
+class UserTemplate:
+    """The rows the storage wrote for one user, with its number and id as placeholders.
+
+    Primary keys are left to the database; moments (``Timestamp`` columns) are set to the
+    user's creation time, or left empty where the storage left them empty.
+    """
+
+    pattern: str
+    moments: dict[str, list[dict[str, bool]]]
+
+    @classmethod
+    def capture(
+        cls, rows: dict[str, list[dict[str, Any]]], number: str, scim_id: str
+    ) -> "UserTemplate":
+        """Make a template of the rows of user ``number``, as read from the database."""
+        values: dict[str, list[dict[str, Any]]] = {}
+        moments: dict[str, list[dict[str, bool]]] = {}
+        for name, table_rows in rows.items():
+            columns = SQLModel.metadata.tables[name].c
+            timed = [c.name for c in columns if isinstance(c.type, Timestamp)]
+            values[name] = [
+                {k: v for k, v in row.items() if k != "pk" and k not in timed} for row in table_rows
+            ]
+            moments[name] = [{c: row[c] is not None for c in timed} for row in table_rows]
+        pattern = json.dumps(values).replace(scim_id, ID_PLACEHOLDER).replace(number, PLACEHOLDER)
+        return cls(pattern, moments)
+
+    def rows(self, number: int, scim_id: str, created: datetime) -> dict[str, list[dict[str, Any]]]:
+        """Return the rows of user ``number``, ready to insert."""
+        text = self.pattern.replace(ID_PLACEHOLDER, scim_id).replace(PLACEHOLDER, str(number))
+        found: dict[str, list[dict[str, Any]]] = json.loads(text)
+        for name, table_rows in found.items():
+            for row, moments in zip(table_rows, self.moments[name], strict=True):
+                row.update({c: created if is_set else None for c, is_set in moments.items()})
+        return found
 
 
 async def seed(url: str, *, users: int, outsiders: int, profile: str) -> Seeded:
@@ -211,35 +255,27 @@ async def seed(url: str, *, users: int, outsiders: int, profile: str) -> Seeded:
             _, token = await issue_token(session, org=org, name="benchmark", expires_in=None)
             await session.commit()
 
-        template = await storage_rows(tenancy, org, [PLACEHOLDER, str(users + outsiders + 1)])
-        pattern = json.dumps(template[PLACEHOLDER])
-        expected = json.loads(pattern.replace(PLACEHOLDER, str(users + outsiders + 1)))
-        if expected != template[str(users + outsiders + 1)]:
+        check = users + outsiders + 1
+        written = await storage_rows(tenancy, org, [PLACEHOLDER, str(check)])
+        template = UserTemplate.capture(*written[PLACEHOLDER])
+        if UserTemplate.capture(*written[str(check)]) != template:
             raise SystemExit(
-                "A copied user row differs from one the storage writes:\n"
-                f"{expected}\n{template[str(users + outsiders + 1)]}"
+                "The rows the storage writes for two users differ beyond their number and id:\n"
+                f"{UserTemplate.capture(*written[str(check)])}\n{template}"
             )
 
-        assert org.id is not None
         ids = [str(uuid.uuid4()) for _ in range(users + outsiders)]
         origin = datetime.now(UTC) - timedelta(days=1)
-        table = SQLModel.metadata.tables["scim_resource"]
         async with tenancy.session() as session:
             for start in range(0, len(ids), BATCH):
-                rows = []
+                batch: dict[str, list[dict[str, Any]]] = {t.name: [] for t in user_tables()}
                 for number in range(start + 1, min(start + BATCH, len(ids)) + 1):
                     created = origin + timedelta(milliseconds=number)
-                    rows.append(
-                        {
-                            **json.loads(pattern.replace(PLACEHOLDER, str(number))),
-                            "id": ids[number - 1],
-                            "org_id": org.id,
-                            "created_at": created,
-                            "modified_at": created,
-                            "deleted_at": None,
-                        }
-                    )
-                await session.execute(insert(table), rows)
+                    for name, rows in template.rows(number, ids[number - 1], created).items():
+                        batch[name].extend(rows)
+                for table in user_tables():
+                    if batch[table.name]:
+                        await session.execute(insert(table), batch[table.name])
             await session.commit()
 
         members, loners = ids[:users], ids[users:]
@@ -268,14 +304,15 @@ async def seed(url: str, *, users: int, outsiders: int, profile: str) -> Seeded:
 
 async def storage_rows(
     tenancy: Tenancy, org: Organization, numbers: list[str]
-) -> dict[str, dict[str, Any]]:
-    """Write users through the storage, as a POST does; return their derived columns.
+) -> dict[str, tuple[dict[str, list[dict[str, Any]]], str, str]]:
+    """Write users through the storage, as a POST does; return the rows it wrote for each.
 
+    Each number maps to the user's rows (by table, in key order), its number and its id.
     The users are then deleted outright, leaving no tombstone: they were only templates.
     """
     service = tenancy.service_for(org)
     user_type = resource_type(tenancy, org, "User")
-    found: dict[str, dict[str, Any]] = {}
+    found: dict[str, tuple[dict[str, list[dict[str, Any]]], str, str]] = {}
     async with tenancy.session() as session:
         storage = tenancy.storage(session, org)
         with service.provider:
@@ -283,13 +320,16 @@ async def storage_rows(
                 body = json.dumps(user_payload(number)).encode()
                 resource = service.read_creation(user_type, body, "application/scim+json")
                 created = await storage.create(user_type, resource)
-                row = (
-                    await session.execute(
-                        select(ScimResource).where(col(ScimResource.id) == created.id)
+                assert created.id is not None
+                rows: dict[str, list[dict[str, Any]]] = {}
+                for table in user_tables():
+                    result = await session.execute(
+                        table.select().where(user_condition(table, created.id)).order_by(table.c.pk)
                     )
-                ).scalar_one()
-                found[number] = row_values(row)
-                await session.execute(delete(ScimResource).where(col(ScimResource.pk) == row.pk))
+                    rows[table.name] = [dict(row) for row in result.mappings()]
+                for table in reversed(user_tables()):
+                    await session.execute(table.delete().where(user_condition(table, created.id)))
+                found[number] = (rows, number, created.id)
         await session.commit()
     return found
 
