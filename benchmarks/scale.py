@@ -11,10 +11,11 @@ with ``--users`` users and one group holding all of them, starts the real server
 (``python -m scim_server serve``) on 127.0.0.1 and times sequential HTTP requests against it.
 Every loop is bounded; the server (and the PostgreSQL cluster it started) stop at the end.
 
-Seeding goes around the HTTP API for speed, but not around the storage's rules: template users
-are written by ``SqlScimStorage.create`` (through the server's own ``Tenancy`` and SCIM service),
-their rows are copied with a placeholder replaced by each user's number, and one more user
-written by the storage is compared column by column with its copy before anything is inserted.
+Seeding goes around the HTTP API for speed, but not around the storage's rules: a template user
+is written by the server's own storage (``Tenancy.storage``, through its SCIM service), every
+row it wrote for that user (its resource, and its rows keyed by ``scim_id``) is copied for each
+user with the number and id replaced, and a second user written by the storage must give the
+same rows but for its number and id before anything is inserted.
 """
 
 import argparse
