@@ -17,7 +17,6 @@ answer) can run again from the last recorded step (DESIGN §6):
   and blocking only for users we created.
 """
 
-import contextlib
 import hashlib
 import secrets
 from collections.abc import Iterable
@@ -158,10 +157,13 @@ class Auth0Effects:
         )
         return invitation.id
 
-    async def delete_invitation(self, org_id: str, invitation_id: str) -> None:
-        """Withdraw an invitation; one already gone (accepted, expired) is fine."""
-        with contextlib.suppress(Auth0NotFound):
+    async def delete_invitation(self, org_id: str, invitation_id: str) -> bool:
+        """Withdraw an invitation; return ``False`` when it was already gone (accepted, expired)."""
+        try:
             await self.gateway.delete_invitation(org_id, invitation_id)
+        except Auth0NotFound:
+            return False
+        return True
 
     async def add_member(self, org_id: str, user_id: str) -> None:
         """Make the user a member, batched with the other joiners of the organization."""

@@ -17,6 +17,8 @@ Execution decides what the planner cannot know without asking Auth0:
 - ``RemoveRoles`` immediately followed by ``RemoveMember`` costs no call: a membership's roles
   end with it (the emulator behaves so; a rehire assigns them again either way). This keeps a
   leaver at four calls: remove member, list the user's organizations, revoke, block.
+- A ``DeleteInvitation`` that finds the invitation gone looks the invitee up by email: an
+  invitation accepted since our last look made a member, who leaves like any other.
 - ``RevokeAccess`` and the ``Block`` after it share one look at the user's organizations
   and happen only when none is left (the planner plans ``Block`` only for users we created).
 """
@@ -148,15 +150,28 @@ class _Run:
 
     async def execute(self) -> Outcome:
         desired = self.job.desired
-        steps = plan(desired, self.applied, mode=_mode(self.job.mode), owned=self.identity.owned)
+        linked = self.applied.auth0_user_id
+        waiting = await self.run_plan()
+        if waiting is None and not desired.member and self.applied.auth0_user_id != linked:
+            # The invitation withdrawn had been accepted: the invitee's account, linked just
+            # now, leaves as any other (one more plan, never a loop).
+            waiting = await self.run_plan()
+        if waiting is not None:
+            return self.outcome(waiting, recheck=True)
+        if not desired.member:
+            return self.outcome("deprovisioned")
+        return self.outcome("synced")
+
+    async def run_plan(self) -> str | None:
+        """Plan from what is applied and run the steps; return a waiting state if one pauses."""
+        mode = _mode(self.job.mode)
+        steps = plan(self.job.desired, self.applied, mode=mode, owned=self.identity.owned)
         for index, step in enumerate(steps):
             following = steps[index + 1] if index + 1 < len(steps) else None
             waiting = await self.run(step, following)
             if waiting is not None:
-                return self.outcome(waiting, recheck=True)
-        if not desired.member:
-            return self.outcome("deprovisioned")
-        return self.outcome("synced")
+                return waiting
+        return None
 
     def outcome(self, state: str, *, recheck: bool = False) -> Outcome:
         return Outcome(self.applied, self.identity, state, recheck)
@@ -205,9 +220,11 @@ class _Run:
                 self.applied = replace(self.applied, member=False, roles={})
                 await self.confirm("member_removed", f"removed {self.user_id} from {self.org_id}")
             case DeleteInvitation(invitation_id=invitation_id):
-                await self.effects.delete_invitation(self.org_id, invitation_id)
+                withdrawn = await self.effects.delete_invitation(self.org_id, invitation_id)
                 self.applied = replace(self.applied, invitation_id=None)
                 await self.confirm("invitation_deleted", f"withdrew invitation {invitation_id}")
+                if not withdrawn:
+                    await self.find_invitee()
             case RevokeAccess():
                 await self.depart(block=isinstance(following, Block))
             case Block():
@@ -246,6 +263,23 @@ class _Run:
         self.applied = replace(self.applied, auth0_user_id=found.user_id, invitation_id=None)
         await self.confirm("linked", f"linked existing Auth0 user {found.user_id} for {email}")
         return None
+
+    async def find_invitee(self) -> None:
+        """Link the account of an invitation found gone when withdrawn: it may have been accepted.
+
+        Accepting made the invitee a member with the invitation's roles, and the worker learns
+        of it only at its next look; a leaver in between must still lose that membership. Not
+        ours: never blocked. A user deleted outright has no email left to look it up with.
+        """
+        email = self.job.desired.email
+        if not email:
+            return
+        found = await self.effects.look_up(connection=self.job.connection, email=email)
+        if found is None:
+            return
+        self.identity = Identity(owned=False, link_method="invitation")
+        self.applied = replace(self.applied, auth0_user_id=found.user_id, member=True)
+        await self.confirm("linked", f"{email} had accepted the invitation: {found.user_id}")
 
     async def invite(self, email: str | None, roles: Sequence[str]) -> None:
         if not email:
