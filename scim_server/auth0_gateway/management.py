@@ -182,8 +182,11 @@ class ManagementApiGateway:
         attributes: Mapping[str, Any] | None = None,
         verify_email: bool = False,
     ) -> Auth0User:
-        """Create a user in a database or passwordless connection (one POST, never retried)."""
-        fields = _checked(attributes or {})
+        """Create a user in a database or passwordless connection (one POST, never retried).
+
+        ``None`` attributes are left out: there is nothing to unset yet, and Auth0 refuses a null.
+        """
+        fields = {k: v for k, v in _checked(attributes or {}).items() if v is not None}
         fields["email"] = email
         if password is not None:
             fields["password"] = password

@@ -67,6 +67,13 @@ def create_user(call: Call) -> Reply:
     """
     payload = call.payload()
     _reject_unknown(payload, _CREATE_FIELDS)
+    nulls = sorted(name for name, value in payload.items() if value is None)
+    if nulls:
+        # The OAS types every create property (strings of minLength 1, objects, booleans);
+        # a null is a payload validation error, unlike on PATCH where it unsets a field.
+        raise errors.invalid_body(
+            f"Payload validation error: 'Expected type string but found type null' on property {nulls[0]}."
+        )
     connection = call.tenant.connection_named(str(_require(payload, "connection")))
     if connection is None:
         raise errors.ManagementError(400, "The connection does not exist.", "inexistent_connection")

@@ -27,6 +27,18 @@ async def test_create_then_get(gateway: ManagementApiGateway) -> None:
     assert fetched.app_metadata == {"scim_id": "42"}
 
 
+async def test_create_leaves_out_unset_attributes(gateway: ManagementApiGateway) -> None:
+    """A SCIM user without a name maps to None fields; Auth0 refuses a null on create."""
+    created = await gateway.create_user(
+        connection=DEFAULT_DATABASE,
+        email="n@x.com",
+        password="p",
+        attributes={"given_name": None, "family_name": "Doe"},
+    )
+    assert created.profile["family_name"] == "Doe"
+    assert created.profile.get("given_name") is None
+
+
 async def test_a_deterministic_user_id_gets_the_provider_prefix(
     gateway: ManagementApiGateway,
 ) -> None:

@@ -182,3 +182,19 @@ async def test_revocations_answer_202_with_an_empty_object(
 
 async def test_revoking_for_a_missing_user_is_404(api: httpx.AsyncClient) -> None:
     assert (await api.delete("users/auth0%7Cnobody/sessions")).status_code == 404
+
+
+async def test_create_refuses_a_null_property(api: httpx.AsyncClient) -> None:
+    """Unlike PATCH, where null unsets a field, a create payload is typed: null is invalid."""
+    response = await api.post(
+        "users",
+        json={
+            "connection": DATABASE,
+            "email": "a@example.com",
+            "password": "p",
+            "given_name": None,
+        },
+    )
+    assert response.status_code == 400
+    assert response.json()["errorCode"] == "invalid_body"
+    assert "given_name" in response.json()["message"]
