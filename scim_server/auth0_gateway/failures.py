@@ -6,6 +6,7 @@ come straight from httpx because the SDK's own retries are off.
 """
 
 from collections.abc import Iterator
+from collections.abc import Mapping
 from contextlib import contextmanager
 
 import httpx
@@ -29,13 +30,31 @@ def from_api_error(operation: str, error: ApiError, *, now: float) -> Auth0Error
     message = f"{operation}: {status} {body.get('message') or error.body or ''}".strip()
     if status == 429 or status >= 500 or status == 401:
         # 401 means our token expired or was rotated; the caller retries with a fresh one.
-        wait = retry_after(error.headers or {}, now=now)
+        wait = retry_after(_wait_headers(status, error.headers or {}), now=now)
         return Auth0Unavailable(message, status=status, error_code=code, retry_after=wait)
     if status == 409:
         return Auth0Conflict(message, status=status, error_code=code)
     if status == 404:
         return Auth0NotFound(message, status=status, error_code=code)
     return Auth0Rejected(message, status=status, error_code=code)
+
+
+def _wait_headers(status: int, headers: Mapping[str, str]) -> Mapping[str, str]:
+    """Return the headers that may impose a wait after an answer with this status.
+
+    ``X-RateLimit-Reset`` is when the rate-limit bucket refills (auth0.md §5.2): it says when to
+    come back only after a 429. Every answer carries it, so taken after a 5xx or a 401 it would
+    hold the retry for up to a minute; there only ``Retry-After`` counts, and without one the
+    worker's backoff decides.
+
+    >>> _wait_headers(503, {"x-ratelimit-reset": "9", "Retry-After": "2"})
+    {'Retry-After': '2'}
+    >>> _wait_headers(429, {"x-ratelimit-reset": "9"})
+    {'x-ratelimit-reset': '9'}
+    """
+    if status == 429:
+        return headers
+    return {key: value for key, value in headers.items() if key.lower() == "retry-after"}
 
 
 @contextmanager

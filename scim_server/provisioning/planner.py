@@ -135,6 +135,9 @@ class AppliedState:
     :param blocked_by_us: We blocked the user (so a rehire unblocks it).
     :param profile_digest: :func:`profile_digest` of the profile last written (owned users).
     :param invitation_id: A pending invitation we created.
+    :param invitation_email: The email that invitation went to, kept as long as it: a user
+        deleted outright has no email in its desired state, and withdrawing an invitation
+        accepted unseen must still find the invitee by it to end the membership.
     :param access_revoked: The leaver's :class:`RevokeAccess` ran since it was last a member;
         it keeps a crash between :class:`RemoveMember` and :class:`RevokeAccess` from
         forgetting the revocation. :class:`AddMember` sets it back to false.
@@ -146,6 +149,7 @@ class AppliedState:
     blocked_by_us: bool = False
     profile_digest: str | None = None
     invitation_id: str | None = None
+    invitation_email: str | None = None
     access_revoked: bool = False
 
     def to_json(self) -> dict[str, Any]:
@@ -157,6 +161,7 @@ class AppliedState:
             "blocked_by_us": self.blocked_by_us,
             "profile_digest": self.profile_digest,
             "invitation_id": self.invitation_id,
+            "invitation_email": self.invitation_email,
             "access_revoked": self.access_revoked,
         }
 
@@ -174,6 +179,7 @@ class AppliedState:
             blocked_by_us=bool(data.get("blocked_by_us", False)),
             profile_digest=data.get("profile_digest"),
             invitation_id=data.get("invitation_id"),
+            invitation_email=data.get("invitation_email"),
             access_revoked=bool(data.get("access_revoked", False)),
         )
 

@@ -17,7 +17,8 @@ Execution decides what the planner cannot know without asking Auth0:
 - ``RemoveRoles`` immediately followed by ``RemoveMember`` costs no call: a membership's roles
   end with it (the emulator behaves so; a rehire assigns them again either way). This keeps a
   leaver at four calls: remove member, list the user's organizations, revoke, block.
-- A ``DeleteInvitation`` that finds the invitation gone looks the invitee up by email: an
+- A ``DeleteInvitation`` that finds the invitation gone looks the invitee up by the email the
+  invitation went to (kept in ``applied``, as a deleted user's desired state has none): an
   invitation accepted since our last look made a member, who leaves like any other.
 - ``RevokeAccess`` and the ``Block`` after it share one look at the user's organizations
   and happen only when none is left (the planner plans ``Block`` only for users we created).
@@ -221,10 +222,11 @@ class _Run:
                 await self.confirm("member_removed", f"removed {self.user_id} from {self.org_id}")
             case DeleteInvitation(invitation_id=invitation_id):
                 withdrawn = await self.effects.delete_invitation(self.org_id, invitation_id)
-                self.applied = replace(self.applied, invitation_id=None)
+                invitee = self.applied.invitation_email or self.job.desired.email
+                self.applied = replace(self.applied, invitation_id=None, invitation_email=None)
                 await self.confirm("invitation_deleted", f"withdrew invitation {invitation_id}")
-                if not withdrawn:
-                    await self.find_invitee()
+                if not withdrawn and invitee:
+                    await self.find_invitee(invitee)
             case RevokeAccess():
                 await self.depart(block=isinstance(following, Block))
             case Block():
@@ -260,20 +262,21 @@ class _Run:
             return "invited" if invited else "awaiting_login"
         method = "invitation" if invited else "matched_email"
         self.identity = Identity(owned=False, link_method=method)
-        self.applied = replace(self.applied, auth0_user_id=found.user_id, invitation_id=None)
+        self.applied = replace(
+            self.applied, auth0_user_id=found.user_id, invitation_id=None, invitation_email=None
+        )
         await self.confirm("linked", f"linked existing Auth0 user {found.user_id} for {email}")
         return None
 
-    async def find_invitee(self) -> None:
+    async def find_invitee(self, email: str) -> None:
         """Link the account of an invitation found gone when withdrawn: it may have been accepted.
 
         Accepting made the invitee a member with the invitation's roles, and the worker learns
         of it only at its next look; a leaver in between must still lose that membership. Not
-        ours: never blocked. A user deleted outright has no email left to look it up with.
+        ours: never blocked. ``email`` is the one the invitation went to, so a user deleted
+        outright (no email left in its desired state) is found too; states written before it
+        was kept fall back to the desired email.
         """
-        email = self.job.desired.email
-        if not email:
-            return
         found = await self.effects.look_up(connection=self.job.connection, email=email)
         if found is None:
             return
@@ -293,7 +296,7 @@ class _Run:
             client_id=self.invitations.client_id,
             inviter_name=self.invitations.inviter_name,
         )
-        self.applied = replace(self.applied, invitation_id=invitation_id)
+        self.applied = replace(self.applied, invitation_id=invitation_id, invitation_email=email)
         await self.confirm("invited", f"invited {email} to {self.org_id}", invitation=invitation_id)
 
     async def remove_roles(self, names: Sequence[str], *, ending_membership: bool) -> None:

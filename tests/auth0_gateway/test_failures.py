@@ -6,11 +6,13 @@ from collections.abc import AsyncIterator
 
 import httpx
 import pytest
+from auth0.management.core import ApiError
 
 from scim_server.auth0_gateway import Auth0Conflict
 from scim_server.auth0_gateway import Auth0Rejected
 from scim_server.auth0_gateway import Auth0Unavailable
 from scim_server.auth0_gateway import ManagementApiGateway
+from scim_server.auth0_gateway.failures import from_api_error
 from scim_server.sandbox import DEFAULT_DATABASE
 from scim_server.sandbox import Emulator
 from scim_server.sandbox import Fault
@@ -50,6 +52,37 @@ async def test_a_429_is_unavailable_with_retry_after_from_the_reset_header(
     assert caught.value.status == 429
     assert caught.value.retry_after is not None
     assert 1.5 < caught.value.retry_after <= 4
+
+
+@pytest.mark.parametrize(
+    ("status", "headers", "expected"),
+    [
+        (429, {"x-ratelimit-reset": "1030"}, 30.0),
+        (429, {"retry-after": "2", "x-ratelimit-reset": "1030"}, 2.0),
+        (503, {"x-ratelimit-reset": "1030"}, None),
+        (500, {"x-ratelimit-reset": "1030", "x-ratelimit-remaining": "0"}, None),
+        (503, {"retry-after": "5", "x-ratelimit-reset": "1030"}, 5.0),
+        (401, {"x-ratelimit-reset": "1030"}, None),
+    ],
+)
+def test_only_a_429_waits_for_the_rate_limit_reset(
+    status: int, headers: dict[str, str], expected: float | None
+) -> None:
+    error = from_api_error(
+        "users.get", ApiError(status_code=status, headers=headers, body={}), now=1000.0
+    )
+    assert isinstance(error, Auth0Unavailable)
+    assert error.retry_after == expected
+
+
+async def test_a_503_from_the_tenant_leaves_the_wait_to_the_caller(
+    gateway: ManagementApiGateway, emulator: Emulator
+) -> None:
+    emulator.faults.fail("users.get", status=503)
+    with pytest.raises(Auth0Unavailable) as caught:
+        await gateway.get_user("auth0|x")
+    assert caught.value.status == 503
+    assert caught.value.retry_after is None
 
 
 async def test_succeed_then_500_on_create_leaves_a_user_a_lookup_finds(

@@ -320,3 +320,30 @@ async def test_invite_mode_removes_a_user_who_accepted_just_before_being_deactiv
     assert (link.state, link.auth0_user_id, link.owned) == ("deprovisioned", user["user_id"], False)
     assert not setup.emulator.tenant.users[user["user_id"]].get("blocked")
     await scim.aclose()
+
+
+async def test_invite_mode_removes_a_user_who_accepted_just_before_being_deleted(
+    setup: Setup,
+) -> None:
+    scim = await setup.org("invite", DATABASE)
+    worker = setup.worker()
+    dee = await joiner(scim, "dee@acme.test")
+    await admins_group(scim, dee)
+    await worker.run_until_idle()
+    [invitation] = setup.emulator.tenant.invitations[org_id(setup.emulator)].values()
+    user = setup.emulator.tenant.accept_invitation(
+        org_id(setup.emulator), invitation["id"], connection=DATABASE
+    )
+    assert member_roles(setup.emulator, user["user_id"]) == {"org_admin", "org_member"}
+
+    # Deleted outright before the worker's next look: the desired state has no email left,
+    # so the invitee is found by the email the invitation was sent to.
+    assert (await scim.delete(f"/Users/{dee}")).status_code == 204
+    await worker.run_until_idle()
+
+    assert user["user_id"] not in members(setup.emulator)
+    assert member_roles(setup.emulator, user["user_id"]) == set()
+    link = await setup.link(dee)
+    assert (link.state, link.auth0_user_id, link.owned) == ("deprovisioned", user["user_id"], False)
+    assert not setup.emulator.tenant.users[user["user_id"]].get("blocked")
+    await scim.aclose()

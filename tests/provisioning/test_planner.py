@@ -229,3 +229,10 @@ def test_desired_and_applied_states_survive_json(state: DesiredState) -> None:
     assert DesiredState.from_json(state.to_json()) == state
     reconciled = applied_from(state, owned=True)
     assert AppliedState.from_json(reconciled.to_json()) == reconciled
+
+
+def test_the_invitation_email_survives_json_and_older_states_read_without_it() -> None:
+    pending = AppliedState(invitation_id="inv_1", invitation_email=EMAIL)
+    assert AppliedState.from_json(pending.to_json()) == pending
+    older = {key: value for key, value in pending.to_json().items() if key != "invitation_email"}
+    assert AppliedState.from_json(older) == AppliedState(invitation_id="inv_1")
