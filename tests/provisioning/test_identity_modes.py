@@ -35,6 +35,7 @@ from tests.support.auth0 import member_roles
 from tests.support.auth0 import members
 from tests.support.auth0 import org_id
 from tests.support.auth0 import users_with_email
+from tests.support.clock import FakeClock
 
 pytestmark = pytest.mark.anyio
 
@@ -42,25 +43,6 @@ HOOK_SECRET = "post-login-action-secret"
 ENTERPRISE_CONNECTION = "acme-okta"
 SCIM = "application/scim+json"
 PATCH_OP = "urn:ietf:params:scim:api:messages:2.0:PatchOp"
-
-
-class FakeClock:
-    """Time that moves only when slept on or advanced."""
-
-    def __init__(self) -> None:
-        self.now = 1_800_000_000.0
-
-    def monotonic(self) -> float:
-        return self.now
-
-    def time(self) -> float:
-        return self.now
-
-    async def sleep(self, seconds: float) -> None:
-        self.now += max(seconds, 0.001)
-
-    def advance(self, seconds: float) -> None:
-        self.now += seconds
 
 
 @dataclass
