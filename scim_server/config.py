@@ -1,6 +1,7 @@
 """Settings read from the environment; the composition roots build one, nothing else does."""
 
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field
 from pydantic_settings import BaseSettings
@@ -55,6 +56,24 @@ class Settings(BaseSettings):
     worker_concurrency: int = Field(default=8, ge=1, validation_alias="SCIM_WORKER_CONCURRENCY")
     """Reconciles the worker runs at once."""
 
+    log_retention_days: int = Field(default=400, ge=0, validation_alias="SCIM_LOG_RETENTION_DAYS")
+    """Mapping-log events older than this are purged by the worker; 0 keeps them forever."""
+    log_format: Literal["json", "text"] = Field(default="json", validation_alias="SCIM_LOG_FORMAT")
+    """Process logs (not the mapping log): one JSON object per line, or plain text for people."""
+    log_level: str = Field(default="INFO", validation_alias="SCIM_LOG_LEVEL")
+
+    admin_audience: str | None = Field(default=None, validation_alias="SCIM_ADMIN_AUDIENCE")
+    """The Auth0 API identifier admin access tokens are issued for; unset, only operator tokens
+    are accepted by the admin API."""
+    admin_issuer: str | None = Field(default=None, validation_alias="SCIM_ADMIN_ISSUER")
+    """Issuer of admin access tokens; defaults to ``https://{AUTH0_DOMAIN}/``."""
+    admin_jwks_url: str | None = Field(default=None, validation_alias="SCIM_ADMIN_JWKS_URL")
+    """Where the signing keys are; defaults to ``{issuer}.well-known/jwks.json``."""
+    admin_roles_claim: str = Field(
+        default="https://scim-server/roles", validation_alias="SCIM_ADMIN_ROLES_CLAIM"
+    )
+    """The custom claim a post-login Action fills with the user's organization role names."""
+
     @property
     def auth0_configured(self) -> bool:
         """Tell whether the Management API credentials are set, so that a worker can run."""
@@ -63,3 +82,22 @@ class Settings(BaseSettings):
             and self.auth0_client_id
             and self.auth0_client_secret
         )
+
+    @property
+    def admin_token_issuer(self) -> str | None:
+        """Return the issuer admin access tokens must carry, if Auth0 logins are configured.
+
+        >>> Settings(AUTH0_DOMAIN="t.eu.auth0.com").admin_token_issuer
+        'https://t.eu.auth0.com/'
+        """
+        if self.admin_issuer:
+            return self.admin_issuer
+        return f"https://{self.auth0_domain}/" if self.auth0_domain else None
+
+    @property
+    def admin_token_jwks_url(self) -> str | None:
+        """Return where the signing keys of admin access tokens are published."""
+        if self.admin_jwks_url:
+            return self.admin_jwks_url
+        issuer = self.admin_token_issuer
+        return f"{issuer.rstrip('/')}/.well-known/jwks.json" if issuer else None

@@ -94,6 +94,31 @@ class ScimToken(SQLModel, table=True):
     last_used_at: datetime | None = Field(default=None, sa_type=Timestamp)
 
 
+class OperatorToken(SQLModel, table=True):
+    """A bearer token of the admin API (DESIGN §3), issued by the CLI; only its SHA-256 is kept.
+
+    Without ``org_id`` it acts on every organization (an operator); with one, on that
+    organization only (what a customer's admin gets when the tenant has no Auth0 login for it).
+    """
+
+    __tablename__ = "operator_token"
+
+    id: str = Field(primary_key=True, max_length=32)
+    org_id: int | None = Field(
+        default=None,
+        sa_column=Column(
+            Integer, ForeignKey("organization.id", ondelete="CASCADE"), index=True, nullable=True
+        ),
+    )
+    name: str
+    sha256: str = Field(sa_column=Column(String(64), unique=True, nullable=False))
+    prefix: str
+    created_at: datetime = Field(default_factory=utcnow, sa_type=Timestamp)
+    expires_at: datetime | None = Field(default=None, sa_type=Timestamp)
+    revoked_at: datetime | None = Field(default=None, sa_type=Timestamp)
+    last_used_at: datetime | None = Field(default=None, sa_type=Timestamp)
+
+
 class ScimResource(SQLModel, table=True):
     """A SCIM User or Group of one organization.
 
@@ -263,6 +288,9 @@ class MappingEvent(SQLModel, table=True):
         Index("ix_mapping_event_scim_id", "org_id", "scim_id"),
         Index("ix_mapping_event_email", "org_id", "email"),
         Index("ix_mapping_event_auth0_user_id", "org_id", "auth0_user_id"),
+        Index("ix_mapping_event_external_id", "org_id", "external_id"),
+        Index("ix_mapping_event_user_name", "org_id", "user_name"),
+        Index("ix_mapping_event_request_id", "request_id"),
     )
 
     pk: int | None = Field(default=None, primary_key=True)

@@ -4,32 +4,29 @@
 commands. A command that touches the database opens one session for its work and commits it
 (``storage.session.open_session``). Mistakes an operator can fix (a bad key, an unknown
 organization, a database that is not migrated) end with a one-line message and exit code 1;
-only a bug shows a traceback.
+only a bug shows a traceback. The support commands live in modules of their own beside
+this one and are registered at the end.
 """
 
 import asyncio
-from collections.abc import Coroutine
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import UTC
 from datetime import datetime
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
-from typing import TypeVar
 
 import click
-from pydantic import ValidationError
-from rich.console import Console
 from rich.table import Table
 
-from scim_server.config import ConfigError
+from scim_server.cli.common import load_settings
+from scim_server.cli.common import print_table
+from scim_server.cli.common import reported_errors
+from scim_server.cli.common import run
+from scim_server.cli.common import scim_base_url
+from scim_server.cli.common import show_time
 from scim_server.config import Settings
-from scim_server.mapping.profile import MappingError
 from scim_server.mapping.profile import MappingProfile
 from scim_server.mapping.profile import load_profiles
-from scim_server.storage.engine import async_url
-from scim_server.storage.migrate import ForeignKeyViolation
 from scim_server.storage.migrate import migrate as migrate_database
 from scim_server.storage.organizations import IDENTITY_MODES
 from scim_server.storage.organizations import OrganizationError
@@ -37,7 +34,6 @@ from scim_server.storage.organizations import create_organization
 from scim_server.storage.organizations import get_organization
 from scim_server.storage.organizations import list_organizations
 from scim_server.storage.organizations import validate_org_key
-from scim_server.storage.session import StorageError
 from scim_server.storage.session import database_errors
 from scim_server.storage.session import open_session
 from scim_server.storage.tables import Organization
@@ -46,73 +42,6 @@ from scim_server.storage.tokens import is_token_active
 from scim_server.storage.tokens import issue_token
 from scim_server.storage.tokens import list_tokens
 from scim_server.storage.tokens import revoke_token
-
-LOCAL_URL = "http://127.0.0.1:8000"
-"""Where ``serve`` listens by default; the base URL shown when ``SCIM_PUBLIC_URL`` is unset."""
-
-OPERATOR_ERRORS = (OrganizationError, MappingError, ConfigError, StorageError, ForeignKeyViolation)
-"""What an operator can correct: reported in one line, without a traceback."""
-
-PIPED_WIDTH = 1000
-"""The width tables get when stdout is not a terminal: wide enough that no cell is folded."""
-
-Result = TypeVar("Result")
-
-
-@contextmanager
-def reported_errors() -> Iterator[None]:
-    """Turn an operator error into a one-line click error (exit code 1)."""
-    try:
-        yield
-    except OPERATOR_ERRORS as error:
-        raise click.ClickException(str(error).strip().splitlines()[0]) from None
-
-
-def run(work: Coroutine[Any, Any, Result]) -> Result:
-    """Run one piece of async database work to completion, reporting operator errors."""
-    with reported_errors():
-        return asyncio.run(work)
-
-
-def load_settings() -> Settings:
-    """Read the settings from the environment, reporting the first invalid one."""
-    try:
-        settings = Settings()
-    except ValidationError as error:
-        first = error.errors()[0]
-        where = ".".join(str(part) for part in first["loc"])
-        raise click.ClickException(f"Invalid configuration: {where}: {first['msg']}") from None
-    try:
-        async_url(settings.database_url)
-    except ValueError as error:
-        raise click.ClickException(f"Invalid configuration: SCIM_DATABASE_URL: {error}") from None
-    return settings
-
-
-def scim_base_url(settings: Settings, org_key: str) -> str:
-    """Return the SCIM base URL an IdP of an organization is configured with (DESIGN §3)."""
-    return f"{(settings.public_url or LOCAL_URL).rstrip('/')}/scim/v2/{org_key}"
-
-
-def show_time(moment: datetime | None, *, missing: str = "-") -> str:
-    """Format a timestamp for people, in UTC to the minute.
-
-    >>> show_time(datetime(2026, 5, 1, 9, 30, 15, tzinfo=UTC))
-    '2026-05-01 09:30'
-    >>> show_time(None, missing="never")
-    'never'
-    """
-    if moment is None:
-        return missing
-    return moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M")
-
-
-def print_table(table: Table) -> None:
-    """Print a table, folding cells to the terminal's width but never when piped to a program."""
-    console = Console()
-    if not console.is_terminal:
-        console.width = PIPED_WIDTH
-    console.print(table)
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
