@@ -484,3 +484,9 @@ def rules_export(settings: Settings, key: str) -> None:
     stored = [RoleRule.model_validate(definition) for definition in run(fetch())]
     header = f"Role rules of organization {key}: scim-server rules import {key} FILE"
     click.echo(dump_rules(stored, header=header), nl=False)
+
+
+# The support commands, one module each (registered last: they import nothing from here).
+from scim_server.cli.admin import admin_command  # noqa: E402
+
+main.add_command(admin_command)
