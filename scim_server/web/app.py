@@ -16,6 +16,7 @@ from scim_server.auth0_gateway import Auth0Gateway
 from scim_server.config import Settings
 from scim_server.provisioning.runtime import build_worker
 from scim_server.provisioning.scim import Tenancy
+from scim_server.web.admin_page import AdminPage
 from scim_server.web.hooks import LoginHook
 from scim_server.web.scim import ScimEndpoints
 
@@ -69,6 +70,7 @@ def create_app(
         Route("/hooks/auth0/login", hook.serve, methods=["POST"]),
         Route("/scim/v2/{org}", scim.serve, methods=SCIM_METHODS),
         Route("/scim/v2/{org}/{path:path}", scim.serve, methods=SCIM_METHODS),
+        *AdminPage().routes,
     ]
     if emulator is not None:
         routes.append(Mount(SANDBOX_PATH, app=emulator))
