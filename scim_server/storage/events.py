@@ -1,21 +1,43 @@
 """The mapping log: append-only ``MappingEvent`` rows, searchable by any identity key (DESIGN §8).
 
-Nothing here updates or deletes an event. Details must carry no secret: callers pass
-attribute diffs without ``password`` (the SCIM password is never stored anywhere).
+Nothing here updates an event; only the retention purge deletes, and only events older than
+the retention. Details must carry no secret: callers pass attribute diffs without
+``password`` (the SCIM password is never stored anywhere).
+
+Emails and userNames are stored case-folded, as the users' own ``email_key`` and
+``user_name_key`` are, so that a case-insensitive lookup is an equality the
+``(org_id, email)`` and ``(org_id, user_name)`` indexes answer. A lookup by key is a union of
+one index search per key column (:func:`search_events`), never a scan of the organization's
+log: ``tests/provisioning/test_mapping_log.py`` reads the query plans on both databases.
 """
 
 from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from sqlalchemy import delete
+from sqlalchemy import union
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 from sqlmodel import select
 
 from scim_server.storage.tables import MappingEvent
+from scim_server.storage.tables import Organization
 
 SOURCES = frozenset({"scim", "worker", "hook", "reconcile", "cli"})
 OUTCOMES = frozenset({"ok", "error", "skipped"})
+
+
+def folded(value: str | None) -> str | None:
+    """Return an email or userName the way the log stores and compares it.
+
+    >>> folded("  JDoe@Acme.COM ")
+    'jdoe@acme.com'
+    >>> folded(None) is None
+    True
+    """
+    return None if value is None else value.strip().casefold()
 
 
 async def append_event(
@@ -41,6 +63,7 @@ async def append_event(
     :param source: ``scim``, ``worker``, ``hook``, ``reconcile`` or ``cli``.
     :param kind: What happened, dotted, such as ``user.created`` or ``auth0.add_member``.
     :param summary: One line for people.
+    :param user_name: Stored case-folded, as ``email`` is.
     :param details: JSON: ``reasons`` (rule citations), Auth0 calls and statuses, diffs.
     :raises ValueError: When the source or outcome is not one of the vocabulary (a bug).
     """
@@ -56,8 +79,8 @@ async def append_event(
         outcome=outcome,
         scim_id=scim_id,
         external_id=external_id,
-        user_name=user_name,
-        email=email,
+        user_name=folded(user_name),
+        email=folded(email),
         auth0_user_id=auth0_user_id,
         summary=summary,
         details=dict(details or {}),
@@ -80,8 +103,94 @@ async def list_events(
     if scim_id is not None:
         query = query.where(MappingEvent.scim_id == scim_id)
     if email is not None:
-        query = query.where(MappingEvent.email == email)
+        query = query.where(MappingEvent.email == folded(email))
     if auth0_user_id is not None:
         query = query.where(MappingEvent.auth0_user_id == auth0_user_id)
     query = query.order_by(col(MappingEvent.at).desc(), col(MappingEvent.pk).desc()).limit(limit)
     return list(reversed((await session.execute(query)).scalars().all()))
+
+
+@dataclass(frozen=True)
+class PersonKeys:
+    """Every key one person's events may carry; emails and userNames as :func:`folded` gives."""
+
+    scim_ids: frozenset[str] = frozenset()
+    external_ids: frozenset[str] = frozenset()
+    user_names: frozenset[str] = frozenset()
+    emails: frozenset[str] = frozenset()
+    auth0_user_ids: frozenset[str] = frozenset()
+    request_ids: frozenset[str] = frozenset()
+
+
+def events_of(org_id: int, keys: PersonKeys) -> Any:
+    """Return the query of the primary keys of an organization's events carrying any of ``keys``.
+
+    One arm per key column, each an index search on ``(org_id, column)``, joined by a union.
+    """
+    arms = [
+        select(col(MappingEvent.pk)).where(
+            col(MappingEvent.org_id) == org_id, col(column).in_(sorted(values))
+        )
+        for column, values in (
+            (MappingEvent.scim_id, keys.scim_ids),
+            (MappingEvent.external_id, keys.external_ids),
+            (MappingEvent.user_name, keys.user_names),
+            (MappingEvent.email, keys.emails),
+            (MappingEvent.auth0_user_id, keys.auth0_user_ids),
+            (MappingEvent.request_id, keys.request_ids),
+        )
+        if values
+    ]
+    return union(*arms)
+
+
+async def search_events(
+    session: AsyncSession,
+    *,
+    org_id: int,
+    keys: PersonKeys | None = None,
+    since: datetime | None = None,
+    outcome: str | None = None,
+    after_pk: int | None = None,
+    limit: int = 200,
+) -> list[MappingEvent]:
+    """Return an organization's events, oldest first, about one person when ``keys`` are given.
+
+    Without ``after_pk``: the newest ``limit`` events that match. With it: the next ``limit``
+    events appended after that one (``log --follow`` polls so), in the order appended.
+
+    :param keys: The person's keys; an event carrying any of them is theirs.
+    :param since: Only events at or after this moment.
+    :param outcome: Only events of this outcome (``ok``, ``error``, ``skipped``).
+    """
+    query = select(MappingEvent).where(MappingEvent.org_id == org_id)
+    if keys is not None:
+        query = query.where(col(MappingEvent.pk).in_(events_of(org_id, keys)))
+    if since is not None:
+        query = query.where(col(MappingEvent.at) >= since)
+    if outcome is not None:
+        query = query.where(MappingEvent.outcome == outcome)
+    if after_pk is not None:
+        query = query.where(col(MappingEvent.pk) > after_pk)
+        query = query.order_by(col(MappingEvent.pk)).limit(limit)
+        return list((await session.execute(query)).scalars().all())
+    query = query.order_by(col(MappingEvent.at).desc(), col(MappingEvent.pk).desc()).limit(limit)
+    return list(reversed((await session.execute(query)).scalars().all()))
+
+
+async def purge_events(session: AsyncSession, *, before: datetime) -> int:
+    """Delete every organization's events older than ``before`` (the retention); return how many.
+
+    One delete per organization, so that each is a range of the ``(org_id, at)`` index rather
+    than a scan of the whole log. The caller commits. Only the age decides, so a purge never
+    removes a recent event.
+    """
+    purged = 0
+    for org_id in (await session.execute(select(col(Organization.id)))).scalars().all():
+        result = await session.execute(
+            delete(MappingEvent).where(
+                col(MappingEvent.org_id) == org_id, col(MappingEvent.at) < before
+            )
+        )
+        purged += int(getattr(result, "rowcount", 0) or 0)
+    return purged

@@ -67,7 +67,7 @@ async def find_identities(session: AsyncSession, *, org_id: int, key: str) -> li
             col(IdentityLink.scim_id).in_([row.id for row in resources]),
         )
     )
-    auth0_ids: dict[str, str | None] = dict(links.tuples().all())
+    auth0_ids: dict[str, str | None] = dict(links.all())
     return [
         KnownIdentity(
             scim_id=row.id,

@@ -1,0 +1,205 @@
+"""Reading the mapping log (DESIGN §8): any identity key finds one person's timeline, in one
+organization only; filters, paging for ``--follow``, retention, and index-served lookups."""
+
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from datetime import UTC
+from datetime import datetime
+from datetime import timedelta
+
+import pytest
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from scim_server.provisioning.mapping_log import LogEntry
+from scim_server.provisioning.mapping_log import LogQuery
+from scim_server.provisioning.mapping_log import LogQueryError
+from scim_server.provisioning.mapping_log import purge_log
+from scim_server.provisioning.mapping_log import search_log
+from scim_server.storage.database import Database
+from scim_server.storage.engine import create_sessionmaker
+from scim_server.storage.events import append_event
+from scim_server.storage.tables import IdentityLink
+from scim_server.storage.tables import Organization
+from scim_server.storage.tables import ScimResource
+
+pytestmark = pytest.mark.anyio
+
+T0 = datetime(2026, 11, 1, 9, 0, tzinfo=UTC)
+
+
+@dataclass
+class Log:
+    database: Database
+    acme: int
+    globex: int
+
+    async def event(self, org: int, summary: str, *, minutes: int = 0, **keys: str) -> None:
+        async with self.database.session() as session:
+            await append_event(
+                session,
+                org_id=org,
+                source="worker",
+                kind="test.event",
+                summary=summary,
+                at=T0 + timedelta(minutes=minutes),
+                outcome=keys.pop("outcome", "ok"),
+                **keys,  # type: ignore[arg-type]
+            )
+            await session.commit()
+
+    async def user(self, org: int, scim_id: str, *, user_name: str, email: str, ext: str) -> None:
+        """Store a SCIM user (as the storage does, keys folded) and its link to Auth0."""
+        async with self.database.session() as session:
+            session.add(
+                ScimResource(
+                    org_id=org,
+                    id=scim_id,
+                    resource_type="User",
+                    external_id=ext,
+                    user_name_key=user_name.casefold(),
+                    email_key=email.casefold(),
+                    document={"userName": user_name},
+                    search_document={},
+                )
+            )
+            session.add(IdentityLink(org_id=org, scim_id=scim_id, auth0_user_id=f"auth0|{scim_id}"))
+            await session.commit()
+
+    async def search(self, org: int, **query: object) -> list[LogEntry]:
+        async with self.database.session() as session:
+            return await search_log(session, org_id=org, query=LogQuery(**query))  # type: ignore[arg-type]
+
+    async def summaries(self, org: int, **query: object) -> list[str]:
+        return [entry.summary for entry in await self.search(org, **query)]
+
+
+@pytest.fixture
+async def log(engine: AsyncEngine) -> AsyncIterator[Log]:
+    database = Database(engine=engine, sessions=create_sessionmaker(engine))
+    async with database.session() as session:
+        acme = Organization(key="acme", auth0_org="org_acme", connection="db")
+        globex = Organization(key="globex", auth0_org="org_globex", connection="db")
+        session.add_all([acme, globex])
+        await session.commit()
+        assert acme.id is not None and globex.id is not None
+        yield Log(database, acme.id, globex.id)
+
+
+@pytest.fixture
+async def jdoe(log: Log) -> Log:
+    """jdoe in acme (SCIM id u1) with events under several keys; others around it."""
+    await log.user(log.acme, "u1", user_name="JDoe", email="JDoe@Acme.com", ext="00u1")
+    await log.user(log.acme, "u2", user_name="ann", email="ann@acme.com", ext="00u2")
+    await log.user(log.globex, "g1", user_name="JDoe", email="jdoe@acme.com", ext="00u1")
+    await log.event(log.acme, "created", minutes=1, scim_id="u1", email="JDoe@Acme.com")
+    await log.event(log.acme, "ann created", minutes=2, scim_id="u2", email="ann@acme.com")
+    await log.event(log.acme, "linked", minutes=3, scim_id="u1", auth0_user_id="auth0|u1")
+    await log.event(log.acme, "login", minutes=4, auth0_user_id="auth0|u1", email="jdoe@acme.com")
+    await log.event(log.globex, "globex jdoe", minutes=5, scim_id="g1", email="jdoe@acme.com")
+    await log.event(log.acme, "failed", minutes=6, scim_id="u1", outcome="error")
+    return log
+
+
+@pytest.mark.parametrize(
+    "key", ["u1", "00u1", "jdoe", "JDOE", "jdoe@acme.com", " JDoe@ACME.com ", "auth0|u1"]
+)
+async def test_any_identity_key_finds_the_whole_timeline_of_one_person(jdoe: Log, key: str) -> None:
+    assert await jdoe.summaries(jdoe.acme, user=key) == ["created", "linked", "login", "failed"]
+
+
+async def test_an_organization_never_sees_another_organizations_events(jdoe: Log) -> None:
+    assert await jdoe.summaries(jdoe.globex, user="jdoe@acme.com") == ["globex jdoe"]
+    assert await jdoe.summaries(jdoe.globex, user="u1") == []
+    assert await jdoe.summaries(jdoe.globex, user="auth0|u1") == []
+    assert await jdoe.summaries(jdoe.globex) == ["globex jdoe"]
+
+
+async def test_events_carrying_the_key_are_found_without_a_scim_user(log: Log) -> None:
+    """A login nobody provisioned, or a user purged from SCIM, still has a timeline."""
+    await log.event(log.acme, "stray login", auth0_user_id="auth0|stray", email="Stray@x.com")
+    await log.event(log.acme, "other", auth0_user_id="auth0|other")
+
+    assert await log.summaries(log.acme, user="auth0|stray") == ["stray login"]
+    assert await log.summaries(log.acme, user="stray@X.com") == ["stray login"]
+
+
+async def test_emails_and_user_names_are_stored_case_folded(log: Log) -> None:
+    await log.event(log.acme, "x", email="JDoe@Acme.COM", user_name="JDoe")
+
+    [entry] = await log.search(log.acme)
+    assert (entry.email, entry.user_name) == ("jdoe@acme.com", "jdoe")
+
+
+async def test_unknown_key_finds_nothing(jdoe: Log) -> None:
+    assert await jdoe.summaries(jdoe.acme, user="nobody@acme.com") == []
+
+
+async def test_since_and_outcome_narrow_the_timeline(jdoe: Log) -> None:
+    since = T0 + timedelta(minutes=3)
+    assert await jdoe.summaries(jdoe.acme, user="u1", since=since) == ["linked", "login", "failed"]
+    assert await jdoe.summaries(jdoe.acme, user="u1", outcome="error") == ["failed"]
+    assert await jdoe.summaries(jdoe.acme, outcome="error") == ["failed"]
+
+
+async def test_limit_keeps_the_newest_events_oldest_first(jdoe: Log) -> None:
+    assert await jdoe.summaries(jdoe.acme, user="u1", limit=2) == ["login", "failed"]
+    assert await jdoe.summaries(jdoe.acme, limit=3) == ["linked", "login", "failed"]
+
+
+async def test_after_id_returns_the_next_events_appended(jdoe: Log) -> None:
+    """What ``log --follow`` and the page's polling do: continue after the last one seen."""
+    first, second, *_ = await jdoe.search(jdoe.acme, user="u1")
+
+    assert await jdoe.summaries(jdoe.acme, user="u1", after_id=first.id, limit=2) == [
+        "linked",
+        "login",
+    ]
+    await jdoe.event(jdoe.acme, "later", minutes=9, scim_id="u1")
+    last = (await jdoe.search(jdoe.acme, user="u1"))[-2]
+    assert await jdoe.summaries(jdoe.acme, user="u1", after_id=last.id) == ["later"]
+    assert second.summary == "linked"
+
+
+@pytest.mark.parametrize(
+    ("query", "message"),
+    [
+        ({"outcome": "fine"}, "Unknown outcome 'fine'"),
+        ({"limit": 0}, "between 1 and"),
+        ({"limit": 10_001}, "between 1 and"),
+        ({"user": "  "}, "must not be empty"),
+    ],
+)
+def test_a_bad_query_is_refused_with_a_clear_message(
+    query: dict[str, object], message: str
+) -> None:
+    with pytest.raises(LogQueryError, match=message):
+        LogQuery(**query)  # type: ignore[arg-type]
+
+
+async def test_entries_serialise_with_utc_times(jdoe: Log) -> None:
+    [entry] = await jdoe.search(jdoe.acme, user="u1", outcome="error")
+
+    body = entry.to_json()
+    assert body["at"] == "2026-11-01T09:06:00Z"
+    assert body["id"] == entry.id
+    assert (body["scim_id"], body["outcome"], body["summary"]) == ("u1", "error", "failed")
+
+
+async def test_retention_purges_only_events_older_than_it(jdoe: Log) -> None:
+    now = T0 + timedelta(days=30, minutes=6)
+    async with jdoe.database.session() as session:
+        purged = await purge_log(session, retention_days=30, now=now)
+        await session.commit()
+
+    assert purged == 5  # minutes 1 to 5, of both organizations; minute 6 is exactly 30 days old
+    assert await jdoe.summaries(jdoe.acme) == ["failed"]
+    assert await jdoe.summaries(jdoe.globex) == []
+
+
+async def test_retention_of_zero_keeps_everything(jdoe: Log) -> None:
+    async with jdoe.database.session() as session:
+        purged = await purge_log(session, retention_days=0, now=T0 + timedelta(days=10_000))
+        await session.commit()
+
+    assert purged == 0
+    assert len(await jdoe.search(jdoe.acme)) == 5
