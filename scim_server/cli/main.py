@@ -78,7 +78,9 @@ def serve(settings: Settings, host: str, port: int, sandbox: bool) -> None:
 
     from scim_server.provisioning.runtime import gateway_from
     from scim_server.web.app import create_app
+    from scim_server.web.logs import configure_logging
 
+    configure_logging(log_format=settings.log_format, level=settings.log_level)
     with reported_errors():
         if sandbox:
             settings, gateway, emulator = start_sandbox(settings, f"http://{host}:{port}")
@@ -92,7 +94,8 @@ def serve(settings: Settings, host: str, port: int, sandbox: bool) -> None:
                 err=True,
             )
             app = create_app(settings)
-    uvicorn.run(app, host=host, port=port)
+    # Our handler formats uvicorn's records too; our middleware writes the access log.
+    uvicorn.run(app, host=host, port=port, log_config=None, access_log=False)
 
 
 @main.command()
@@ -102,7 +105,9 @@ def worker(settings: Settings) -> None:
     from scim_server.provisioning.runtime import build_worker
     from scim_server.provisioning.runtime import gateway_from
     from scim_server.storage.database import Database
+    from scim_server.web.logs import configure_logging
 
+    configure_logging(log_format=settings.log_format, level=settings.log_level)
     with reported_errors():
         gateway = gateway_from(settings)
 
@@ -488,5 +493,7 @@ def rules_export(settings: Settings, key: str) -> None:
 
 # The support commands, one module each (registered last: they import nothing from here).
 from scim_server.cli.admin import admin_command  # noqa: E402
+from scim_server.cli.status import status_command  # noqa: E402
 
 main.add_command(admin_command)
+main.add_command(status_command)
