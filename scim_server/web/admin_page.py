@@ -41,6 +41,7 @@ SECURITY_HEADERS = {
 ASSET_TYPES = {
     "admin.js": "text/javascript; charset=utf-8",
     "admin.css": "text/css; charset=utf-8",
+    "icon.svg": "image/svg+xml",
 }
 """The files the page loads, with their media types; nothing else under ``static/`` is served."""
 
@@ -57,7 +58,7 @@ class Asset:
 
 
 class AdminPage:
-    """Serve the page shell and its two files, read from ``web/admin_static`` at start-up."""
+    """Serve the page shell and its files, read from ``web/admin_static`` at start-up."""
 
     def __init__(self) -> None:
         directory = files("scim_server.web") / "admin_static"
@@ -75,6 +76,7 @@ class AdminPage:
         self.html = shell.substitute(
             js_version=self.assets["admin.js"].version,
             css_version=self.assets["admin.css"].version,
+            icon_version=self.assets["icon.svg"].version,
         )
 
     @property

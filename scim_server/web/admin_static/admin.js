@@ -202,7 +202,8 @@
   function table(rows) {
     const columns = [...new Set(rows.flatMap((row) => Object.keys(row)))];
     const head = el("tr", {}, ...columns.map((column) => el("th", {}, column.replaceAll("_", " "))));
-    const body = rows.map((row) => el("tr", {}, ...columns.map((column) => el("td", {}, text(row[column])))));
+    const cell = (row, column) => (column.endsWith("_at") ? time(row[column]) : text(row[column]));
+    const body = rows.map((row) => el("tr", {}, ...columns.map((column) => el("td", {}, cell(row, column)))));
     return el("table", {}, el("thead", {}, head), el("tbody", {}, ...body));
   }
 
