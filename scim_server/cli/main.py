@@ -9,6 +9,7 @@ this one and are registered at the end.
 """
 
 import asyncio
+import logging.config
 from datetime import UTC
 from datetime import datetime
 from datetime import timedelta
@@ -78,9 +79,8 @@ def serve(settings: Settings, host: str, port: int, sandbox: bool) -> None:
 
     from scim_server.provisioning.runtime import gateway_from
     from scim_server.web.app import create_app
-    from scim_server.web.logs import configure_logging
+    from scim_server.web.logs import logging_config
 
-    configure_logging(log_format=settings.log_format, level=settings.log_level)
     with reported_errors():
         if sandbox:
             settings, gateway, emulator = start_sandbox(settings, f"http://{host}:{port}")
@@ -94,8 +94,9 @@ def serve(settings: Settings, host: str, port: int, sandbox: bool) -> None:
                 err=True,
             )
             app = create_app(settings)
-    # Our handler formats uvicorn's records too; our middleware writes the access log.
-    uvicorn.run(app, host=host, port=port, log_config=None, access_log=False)
+    # uvicorn's records go through our handler too; our middleware writes the access log.
+    log_config = logging_config(log_format=settings.log_format, level=settings.log_level)
+    uvicorn.run(app, host=host, port=port, log_config=log_config, access_log=False)
 
 
 @main.command()
@@ -105,9 +106,8 @@ def worker(settings: Settings) -> None:
     from scim_server.provisioning.runtime import build_worker
     from scim_server.provisioning.runtime import gateway_from
     from scim_server.storage.database import Database
-    from scim_server.web.logs import configure_logging
+    from scim_server.web.logs import logging_config
 
-    configure_logging(log_format=settings.log_format, level=settings.log_level)
     with reported_errors():
         gateway = gateway_from(settings)
 
@@ -119,6 +119,9 @@ def worker(settings: Settings) -> None:
             await gateway.aclose()
             await database.close()
 
+    logging.config.dictConfig(
+        logging_config(log_format=settings.log_format, level=settings.log_level)
+    )
     click.echo("Worker started; Ctrl-C stops it (unfinished tasks are claimed again later).")
     try:
         run(work())
@@ -493,7 +496,11 @@ def rules_export(settings: Settings, key: str) -> None:
 
 # The support commands, one module each (registered last: they import nothing from here).
 from scim_server.cli.admin import admin_command  # noqa: E402
+from scim_server.cli.log import log_command  # noqa: E402
+from scim_server.cli.explain import explain_command  # noqa: E402
 from scim_server.cli.status import status_command  # noqa: E402
 
 main.add_command(admin_command)
+main.add_command(log_command)
+main.add_command(explain_command)
 main.add_command(status_command)
