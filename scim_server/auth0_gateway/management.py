@@ -28,6 +28,8 @@ from scim_server.auth0_gateway.errors import Auth0NotFound
 from scim_server.auth0_gateway.errors import Auth0Unavailable
 from scim_server.auth0_gateway.failures import translated
 from scim_server.auth0_gateway.limiter import RateLimiter
+from scim_server.auth0_gateway.metrics import Auth0Metrics
+from scim_server.auth0_gateway.metrics import MeteredTransport
 from scim_server.auth0_gateway.token import ClientCredentialsToken
 from scim_server.auth0_gateway.transport import RateLimitedTransport
 from scim_server.auth0_gateway.values import USER_ATTRIBUTES
@@ -90,6 +92,7 @@ class ManagementApiGateway:
     :param burst: The limiter's bucket size (default ``max_rps`` rounded up).
     :param audience: Default ``{management_url}/api/v2/``; a custom-domain URL needs the canonical one.
     :param transport: An httpx transport, for in-process tests (``httpx.ASGITransport``).
+    :param metrics: Where every request is counted (``/metrics``); a new one by default.
     """
 
     def __init__(
@@ -104,10 +107,16 @@ class ManagementApiGateway:
         timeout: float = 10.0,
         clock: Clock | None = None,
         transport: httpx.AsyncBaseTransport | None = None,
+        metrics: Auth0Metrics | None = None,
     ) -> None:
         self._clock = clock or SystemClock()
         base = management_url.rstrip("/")
-        inner = transport or httpx.AsyncHTTPTransport()
+        self.metrics = metrics or Auth0Metrics()
+        inner = MeteredTransport(
+            transport or httpx.AsyncHTTPTransport(),
+            self.metrics,
+            base_path=httpx.URL(base).path,
+        )
         self.limiter = RateLimiter(max_rps=max_rps, burst=burst, clock=self._clock)
         self._token_http = httpx.AsyncClient(transport=inner, timeout=timeout)
         self._api_http = httpx.AsyncClient(
@@ -144,6 +153,11 @@ class ManagementApiGateway:
     async def _call(self, operation: str, pending: Awaitable[T]) -> T:
         with self._errors(operation):
             return await pending
+
+    async def granted_scopes(self) -> frozenset[str] | None:
+        """Obtain the Management API token (or reuse it) and return the scopes it grants."""
+        await self._token.get()
+        return self._token.scopes
 
     async def aclose(self) -> None:
         """Close both HTTP clients."""
@@ -362,6 +376,14 @@ class ManagementApiGateway:
         with self._errors("organizations.invitations.list"):
             pager = await self._sdk.organizations.invitations.list(org_id, per_page=PAGE_SIZE)
             return [Auth0Invitation.from_wire(_wire(i)) async for i in pager]
+
+    async def list_enabled_connections(self, org_id: str) -> list[Auth0Connection]:
+        """Read every page of the connections enabled for an organization."""
+        with self._errors("organizations.enabled_connections.list"):
+            pager = await self._sdk.organizations.enabled_connections.list(
+                org_id, per_page=PAGE_SIZE
+            )
+            return [Auth0Connection.from_enabled(_wire(c)) async for c in pager]
 
     async def list_connections(self) -> list[Auth0Connection]:
         """Read every page of connections (checkpoint pages)."""

@@ -167,6 +167,18 @@ class Auth0Gateway(Protocol):
         """Return the tenant's connections (``scim-server doctor`` checks the org's one exists)."""
         ...
 
+    async def list_enabled_connections(self, org_id: str) -> list[Auth0Connection]:
+        """Return the connections enabled for an organization (its members log in through them)."""
+        ...
+
+    async def granted_scopes(self) -> frozenset[str] | None:
+        """Obtain the Management API token and return its scopes; ``None`` when Auth0 did not say.
+
+        :raises Auth0Rejected: The client credentials (or the audience) were refused.
+        :raises Auth0Unavailable: The token endpoint could not answer now.
+        """
+        ...
+
     async def aclose(self) -> None:
         """Release the HTTP connections."""
         ...

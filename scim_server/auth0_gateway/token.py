@@ -6,6 +6,10 @@ hand the SDK an async supplier. The token is reused until shortly before it expi
 count against a plan quota), and concurrent callers share one fetch (single-flight).
 """
 
+import base64
+import binascii
+import json
+
 import anyio
 import httpx
 
@@ -46,12 +50,18 @@ class ClientCredentialsToken:
         }
         self._clock = clock
         self._token = ""
+        self._scopes: frozenset[str] | None = None
         self._refresh_at = 0.0
         self._lock = anyio.Lock()
 
     def peek(self) -> str:
         """Return the cached token without fetching (the SDK insists on a sync supplier too)."""
         return self._token
+
+    @property
+    def scopes(self) -> frozenset[str] | None:
+        """The scopes of the current token (its ``scope`` field or claim); ``None`` when unsaid."""
+        return self._scopes
 
     def invalidate(self) -> None:
         """Forget the token, so the next call fetches a new one (after a 401 from the API)."""
@@ -94,4 +104,30 @@ class ClientCredentialsToken:
             )
         lifetime = float(body.get("expires_in", 86_400))
         self._token = str(body["access_token"])
+        self._scopes = _scopes_of(body.get("scope"), self._token)
         self._refresh_at = self._clock.monotonic() + lifetime - min(REFRESH_LEEWAY, lifetime / 2)
+
+
+def _scopes_of(granted: object, token: str) -> frozenset[str] | None:
+    """Return the scopes a token answer grants: its ``scope`` field, else the JWT's claim.
+
+    Auth0 sends ``scope`` with the token, but some answers leave it out (auth0.md §1); the
+    Management API token is a JWT whose payload carries the same ``scope`` (read, not verified:
+    it only tells ``scim-server doctor`` what to expect, and Auth0 enforces it).
+
+    >>> sorted(_scopes_of("read:users create:users", "opaque"))
+    ['create:users', 'read:users']
+    >>> _scopes_of(None, "opaque") is None
+    True
+    """
+    if isinstance(granted, str):
+        return frozenset(granted.split())
+    parts = token.split(".")
+    if len(parts) != 3:
+        return None
+    try:
+        claims = json.loads(base64.urlsafe_b64decode(parts[1] + "=" * (-len(parts[1]) % 4)))
+    except (ValueError, binascii.Error):
+        return None
+    scope = claims.get("scope") if isinstance(claims, dict) else None
+    return frozenset(scope.split()) if isinstance(scope, str) else None

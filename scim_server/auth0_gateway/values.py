@@ -150,3 +150,13 @@ class Auth0Connection:
         return cls(
             id=str(data["id"]), name=str(data["name"]), strategy=str(data.get("strategy", ""))
         )
+
+    @classmethod
+    def from_enabled(cls, data: Mapping[str, Any]) -> "Auth0Connection":
+        """Build from an organization's enabled-connection object (``connection_id`` + ``connection``)."""
+        inner = data.get("connection") or {}
+        return cls(
+            id=str(data["connection_id"]),
+            name=str(inner.get("name", "")),
+            strategy=str(inner.get("strategy", "")),
+        )

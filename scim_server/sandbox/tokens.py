@@ -13,14 +13,16 @@ from typing import Any
 
 #: Auth0's default Management API token lifetime (auth0.md §1).
 DEFAULT_TOKEN_LIFETIME = 86_400
-_SCOPES = (
+SCOPES = (
     "read:users create:users update:users delete:users read:organizations create:organizations "
     "read:organization_members create:organization_members delete:organization_members "
     "read:organization_member_roles create:organization_member_roles "
     "delete:organization_member_roles read:roles create:roles read:connections "
+    "read:organization_connections "
     "create:organization_invitations read:organization_invitations "
     "delete:organization_invitations delete:sessions delete:refresh_tokens"
 )
+"""What every token grants, unless the issuer is given ``scopes`` (a tenant missing some)."""
 
 
 class GrantError(Exception):
@@ -47,12 +49,14 @@ class TokenIssuer:
         clock: Callable[[], float],
         lifetime: int = DEFAULT_TOKEN_LIFETIME,
         jwt_like: bool = True,
+        scopes: str = SCOPES,
     ) -> None:
         self._client_id = client_id
         self._client_secret = client_secret
         self._clock = clock
         self._lifetime = lifetime
         self._jwt_like = jwt_like
+        self._scopes = scopes
         self._expiry: dict[str, float] = {}
 
     def grant(self, params: dict[str, Any]) -> dict[str, Any]:
@@ -74,7 +78,7 @@ class TokenIssuer:
         return {
             "access_token": token,
             "expires_in": self._lifetime,
-            "scope": _SCOPES,
+            "scope": self._scopes,
             "token_type": "Bearer",
         }
 
@@ -88,7 +92,7 @@ class TokenIssuer:
             "aud": audience,
             "iat": int(now),
             "exp": int(now) + self._lifetime,
-            "scope": _SCOPES,
+            "scope": self._scopes,
             "gty": "client-credentials",
             "jti": secrets.token_hex(8),
         }
