@@ -16,6 +16,7 @@ from scim_server.auth0_gateway import Auth0Gateway
 from scim_server.config import Settings
 from scim_server.provisioning.runtime import build_worker
 from scim_server.provisioning.scim import Tenancy
+from scim_server.web.admin_api import AdminApi
 from scim_server.web.admin_page import AdminPage
 from scim_server.web.hooks import LoginHook
 from scim_server.web.scim import ScimEndpoints
@@ -71,6 +72,7 @@ def create_app(
         Route("/scim/v2/{org}", scim.serve, methods=SCIM_METHODS),
         Route("/scim/v2/{org}/{path:path}", scim.serve, methods=SCIM_METHODS),
         *AdminPage().routes,
+        Mount("/admin/api", routes=AdminApi.build(settings, tenancy=tenancy, wake=wake).routes()),
     ]
     if emulator is not None:
         routes.append(Mount(SANDBOX_PATH, app=emulator))
