@@ -142,3 +142,71 @@ def test_status_as_json(cli: Cli, database_url: str) -> None:
 
 def test_status_of_an_unknown_org_is_refused(cli: Cli) -> None:
     assert_refused(cli("status", "nope"), "No organization 'nope'")
+
+
+# -- explain -------------------------------------------------------------------------------------
+
+
+def test_explain_names_the_rule_behind_each_role(cli: Cli, database_url: str) -> None:
+    scim_id = add_user(database_url, "acme", "jdoe", "org_admin")
+
+    result = cli("explain", "acme", "jdoe@acme.test")
+
+    assert result.exit_code == 0, result.output
+    lines = result.output.splitlines()
+    assert lines[0].startswith(f"jdoe@acme.test (SCIM id {scim_id}, externalId 00u-jdoe")
+    assert "IdP:           active; groups: org_admin" in lines
+    assert "State:         pending, last synced never" in lines
+    assert "Desired:       member of Auth0 organization org_acme, email jdoe@acme.test" in lines
+    admin = next(line for line in lines if "org_admin" in line and "okta@1:" in line)
+    assert "okta@1:group-named-like-role" in admin
+    assert "group displayName in [org_admin, org_billing]" in admin
+    member = next(line for line in lines if line.lstrip("│ ").startswith("org_member"))
+    assert "okta@1:member" in member
+    assert "every active user (default)" in member
+    assert "Applied:       no Auth0 user linked yet" in lines
+    assert any(line.startswith("Pending:       queued, due ") for line in lines)
+    assert "Next step:     3. assign roles org_admin, org_member" not in lines
+    assert "               3. assign roles org_admin, org_member" in lines
+
+
+def test_explain_shows_the_task_error(cli: Cli, database_url: str) -> None:
+    add_user(database_url, "acme", "jdoe")
+    fail_every_task(database_url, "Auth0 503: try later")
+
+    result = cli("explain", "acme", "00u-jdoe")
+
+    assert result.exit_code == 0, result.output
+    assert ", 1 failed attempt\n" in result.output
+    assert "Task error:    Auth0 503: try later" in result.output
+
+
+def test_explain_as_json(cli: Cli, database_url: str) -> None:
+    scim_id = add_user(database_url, "acme", "jdoe", "org_admin")
+
+    result = cli("explain", "acme", scim_id, "--json")
+
+    assert result.exit_code == 0, result.output
+    [found] = json.loads(result.stdout)["matches"]
+    assert found["identity"]["email"] == "jdoe@acme.test"
+    assert found["desired"]["roles"][0] == {
+        "role": "org_admin",
+        "because": [
+            {
+                "citation": "okta@1:group-named-like-role",
+                "rule": "group displayName in [org_admin, org_billing], "
+                "granting the role of the same name",
+            }
+        ],
+    }
+    assert found["pending"]["queued"] is True
+
+
+def test_explain_an_unknown_user_is_refused(cli: Cli, database_url: str) -> None:
+    add_user(database_url, "globex", "jdoe")
+
+    assert_refused(
+        cli("explain", "acme", "jdoe@globex.test"),
+        "No user of organization acme is known by 'jdoe@globex.test'",
+    )
+    assert_refused(cli("explain", "nope", "jdoe@globex.test"), "No organization 'nope'")

@@ -12,6 +12,7 @@ from datetime import timedelta
 
 import click
 from rich.table import Table
+from rich.text import Text
 
 from scim_server.cli.common import print_table
 from scim_server.cli.common import run
@@ -58,14 +59,16 @@ def print_status(status: QueueStatus, *, scope: str) -> None:
     click.echo(f"Tasks in error ({shown}):")
     table = Table("Org", "SCIM id", "Email", "Attempts", "Next try", "Last error")
     for error in status.errors:
-        table.add_row(
+        cells = [
             error.org_key,
             error.scim_id,
             error.email or "-",
             str(error.attempts),
             show_time(error.due_at),
             error.last_error or "-",
-        )
+        ]
+        # Text cells: an error message quoting "[...]" is shown as is, never read as markup.
+        table.add_row(*(Text(cell) for cell in cells))
     print_table(table)
 
 
