@@ -12,8 +12,10 @@ from starlette.applications import Starlette
 from scim_server.config import Settings
 from scim_server.mapping.profile import MappingProfile
 from scim_server.mapping.profile import load_profiles
+from scim_server.mapping.rules import RoleRule
 from scim_server.provisioning.desired import DesiredState
 from scim_server.provisioning.explain import Explanation
+from scim_server.provisioning.explain import describe_rule
 from scim_server.provisioning.explain import explain_user
 from scim_server.provisioning.planner import AppliedState
 from scim_server.provisioning.planner import profile_digest
@@ -317,3 +319,34 @@ async def test_a_role_granted_by_a_rule_since_removed_says_so(support: Support) 
     [explanation] = await support.explain("jdoe@acme.test")
 
     assert roles_and_rules(explanation)["eng"] == [("org:engineers", None)]
+
+
+@pytest.mark.parametrize(
+    ("when", "text"),
+    [
+        ({"default": True}, "every active user (default)"),
+        ({"group": {"display_name": "Admins"}}, "group displayName = Admins"),
+        ({"group": {"display_name_in": ["A", "B"]}}, "group displayName in [A, B]"),
+        ({"group": {"external_id": "grp-ops"}}, "group externalId = grp-ops"),
+        ({"attribute": {"path": "title", "equals": "CTO"}}, "title = CTO"),
+        ({"attribute": {"path": "title", "in": ["CTO", 3]}}, "title in [CTO, 3]"),
+        ({"attribute": {"path": "title", "present": True}}, "title is present"),
+        ({"scim_role": {"equals": "auditor"}}, "SCIM role = auditor"),
+        ({"scim_role": {"in": ["auditor", "viewer"]}}, "SCIM role in [auditor, viewer]"),
+    ],
+)
+def test_each_matcher_is_said_in_words(when: dict[str, Any], text: str) -> None:
+    assert describe_rule(RoleRule.model_validate({"id": "r", "when": when, "grant": ["x"]})) == text
+
+
+async def test_a_key_naming_two_users_explains_both(support: Support) -> None:
+    first = await support.user("jdoe")
+    # Another user whose userName is the first one's externalId: both are "00u-jdoe".
+    second = await support.request(
+        "POST", "Users", {"schemas": [USER_SCHEMA], "userName": "00u-jdoe"}
+    )
+
+    found = await support.explain("00u-jdoe")
+
+    assert [e.identity.scim_id for e in found] == [first, second["id"]]
+    assert [e.desired.email if e.desired else None for e in found] == ["jdoe@acme.test", None]
