@@ -69,7 +69,10 @@ def acme(cli: Cli) -> Cli:
 def authenticated_org(database_url: str, org_key: str, token: str) -> Organization | None:
     async def check() -> Organization | None:
         async with open_session(database_url) as session:
-            return await authenticate(session, org_key=org_key, token=token, now=datetime.now(UTC))
+            bearer = await authenticate(
+                session, org_key=org_key, token=token, now=datetime.now(UTC)
+            )
+            return None if bearer is None else bearer.organization
 
     return asyncio.run(check())
 

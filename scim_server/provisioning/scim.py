@@ -18,6 +18,7 @@ from scim_server.storage.database import Database
 from scim_server.storage.database import Session
 from scim_server.storage.tables import Organization
 from scim_server.storage.tables import utcnow
+from scim_server.storage.tokens import Bearer
 from scim_server.storage.tokens import authenticate
 
 DEFAULT_PROFILE = "generic"
@@ -61,13 +62,13 @@ class Tenancy:
 
     async def authenticate(
         self, session: Session, *, org_key: str, token: str, now: datetime | None = None
-    ) -> Organization | None:
-        """Return the organization of the URL when the token is one of its live tokens."""
+    ) -> Bearer | None:
+        """Return the organization of the URL (and the token's name) for one of its live tokens."""
         if not token:
             return None
-        org = await authenticate(session, org_key=org_key, token=token, now=now or utcnow())
+        bearer = await authenticate(session, org_key=org_key, token=token, now=now or utcnow())
         await session.commit()  # keep last_used_at even when the request itself fails
-        return org
+        return bearer
 
     def service_for(self, org: Organization) -> OrgScimService:
         """Return the SCIM service of an organization's mapping profile."""

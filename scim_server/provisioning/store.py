@@ -62,6 +62,17 @@ from scim_server.storage.tables import utcnow
 
 EVENT_KIND = "desired.changed"
 
+IDP_NAMES = {"okta": "Okta", "entra": "Entra ID", "onelogin": "OneLogin"}
+"""How the log's summaries name the IdP behind a profile; others are "The SCIM client"."""
+
+USER_WRITES = frozenset({"created", "updated", "deleted"})
+"""The causes of a write to the user itself; the others name a group."""
+
+
+def idp_name(profile: MappingProfile) -> str:
+    """Name the IdP feeding an organization, for summaries such as "Okta deactivated ..."."""
+    return IDP_NAMES.get(profile.id, "The SCIM client")
+
 
 def _holds_provisioning(resource: Resource[Any]) -> bool:
     return Provisioning in type(resource).get_extension_models().values()
@@ -139,11 +150,11 @@ class ProvisioningStorage(SqlScimStorage):
         created = await super().create(resource_type, self._without_state(resource))
         resource_id = cast(str, created.id)
         if is_user(resource_type):
-            await self._refresh({resource_id}, cause="User created")
+            await self._refresh({resource_id}, cause="created")
         else:
             await self._refresh(
                 _user_ids(getattr(created, "members", None)),
-                cause=f"added to new Group {getattr(created, 'display_name', None)!r}",
+                cause=f"created Group {getattr(created, 'display_name', None)!r}",
             )
         await self._show_state([created])
         return created
@@ -162,7 +173,7 @@ class ProvisioningStorage(SqlScimStorage):
             updated = await super().update(
                 resource_type, resource, expected_version=expected_version
             )
-            await self._refresh({resource_id}, cause="User replaced")
+            await self._refresh({resource_id}, cause="updated")
             await self._show_state([updated])
             return updated
         row = await self._row(resource_type, resource_id)
@@ -173,7 +184,7 @@ class ProvisioningStorage(SqlScimStorage):
         renamed = keys != (row.display_name_key, row.external_id)
         await self._refresh(
             before | after if renamed else before ^ after,
-            cause=f"Group {getattr(updated, 'display_name', None)!r} replaced",
+            cause=f"replaced Group {getattr(updated, 'display_name', None)!r}",
         )
         return updated
 
@@ -199,7 +210,7 @@ class ProvisioningStorage(SqlScimStorage):
         if keys != (row.display_name_key, row.external_id):
             affected |= set(await user_members_of(self.session, group_pk=group_pk))
         await self._refresh(
-            affected, cause=f"Group {getattr(patched, 'display_name', None)!r} changed"
+            affected, cause=f"changed Group {getattr(patched, 'display_name', None)!r}"
         )
         return patched
 
@@ -213,13 +224,13 @@ class ProvisioningStorage(SqlScimStorage):
         """Delete a resource, then queue its users' deprovisioning (a group's: its members')."""
         if is_user(resource_type):
             await super().delete(resource_type, resource_id, expected_version=expected_version)
-            await self._refresh({resource_id}, cause="User deleted")
+            await self._refresh({resource_id}, cause="deleted")
             return
         row = await self._row(resource_type, resource_id)
         name = row.document.get("displayName")
         members = await user_members_of(self.session, group_pk=self._pk(row))
         await super().delete(resource_type, resource_id, expected_version=expected_version)
-        await self._refresh(set(members), cause=f"Group {name!r} deleted")
+        await self._refresh(set(members), cause=f"deleted Group {name!r}")
 
     # -- provisioning -----------------------------------------------------
 
@@ -240,6 +251,7 @@ class ProvisioningStorage(SqlScimStorage):
             now=self.clock(),
             request_id=self.request_id,
             actor=self.actor,
+            by=idp_name(self.profile),
         )
 
     # -- the read-only extension -------------------------------------------
@@ -281,12 +293,16 @@ async def refresh_desired(
     source: str = "scim",
     request_id: str | None = None,
     actor: str | None = None,
+    by: str | None = None,
 ) -> list[str]:
     """Recompute the desired state of users; queue and log those whose state changed.
 
     Ids that are no user of the organization (a group nested in a group) are skipped.
 
-    :param cause: What changed, for the mapping log ("User created", "role rules imported").
+    :param cause: What changed, for the mapping log: what ``by`` did to the user ("created",
+        "updated", "deleted") or to a group ("changed Group 'Admins'"); without ``by``, a
+        sentence of its own ("Role rules imported from acme.toml").
+    :param by: The IdP that made the SCIM write ("Okta"), for the summary.
     :return: The SCIM ids of the users whose desired state changed, now queued.
     """
     if not scim_ids:
@@ -326,7 +342,7 @@ async def refresh_desired(
                 external_id=user.external_id,
                 user_name=user.user_name,
                 email=user.email,
-                **describe_event(user, before, state, cause=cause),
+                **describe_event(user, before, state, cause=cause, by=by),
             )
     await bump(session, org_id=org_id, scim_ids=changed, now=now)
     await session.flush()
@@ -334,9 +350,19 @@ async def refresh_desired(
 
 
 def describe_event(
-    user: UserDocument, before: DesiredState | None, after: DesiredState, *, cause: str
+    user: UserDocument,
+    before: DesiredState | None,
+    after: DesiredState,
+    *,
+    cause: str,
+    by: str | None = None,
 ) -> dict[str, Any]:
-    """Return the summary line and the details of a change of desired state (no secrets)."""
+    """Return the summary line and the details of a change of desired state (no secrets).
+
+    The summary says who did what to whom, then what Auth0 should become: "Okta deactivated
+    jdoe@acme.com: to deprovision", "Okta changed Group 'Admins': jdoe@acme.com roles
+    +org_admin", "Role rules imported from acme.toml: jdoe@acme.com roles -org_admin".
+    """
     previous = before.roles if before else {}
     added = sorted(set(after.roles) - set(previous))
     removed = sorted(set(previous) - set(after.roles))
@@ -346,10 +372,17 @@ def describe_event(
         if before is None or before.profile.get(name) != after.profile.get(name)
     )
     who = after.email or user.email or user.user_name or user.scim_id
+    change = describe_change(before, after, added, removed)
+    if by is None:
+        summary = f"{cause}: {who} {change}"
+    elif cause in USER_WRITES:
+        summary = f"{by} {user_verb(user, before, after, cause)} {who}: {change}"
+    else:
+        summary = f"{by} {cause}: {who} {change}"
     return {
-        "summary": f"{cause}: {who} {describe_change(before, after, added, removed)}",
+        "summary": summary,
         "details": {
-            "cause": cause,
+            "cause": cause if by is None else f"{by} {cause}",
             "member": [before.member if before else None, after.member],
             "roles_added": added,
             "roles_removed": removed,
@@ -369,6 +402,25 @@ def provisioning_of(link: IdentityLink) -> Provisioning:
         last_error=link.last_error,
         roles=sorted(roles) or None,
     )
+
+
+def user_verb(
+    user: UserDocument, before: DesiredState | None, after: DesiredState, cause: str
+) -> str:
+    """Say what an IdP did to a user: an update that flips ``active`` is a (re)activation.
+
+    >>> user = UserDocument("u1", 1, {"active": False}, None, "jdoe", "jdoe@acme.com")
+    >>> joiner = DesiredState(linked=True, member=True)
+    >>> user_verb(user, joiner, DesiredState(linked=True, member=False), "updated")
+    'deactivated'
+    """
+    active = None if user.document is None else user.document.get("active")
+    if cause == "updated" and before is not None and before.member != after.member:
+        if active is False and not after.member:
+            return "deactivated"
+        if active is True and after.member:
+            return "reactivated"
+    return cause
 
 
 def describe_change(

@@ -11,6 +11,7 @@ import hashlib
 import hmac
 import secrets
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from datetime import timedelta
 
@@ -35,6 +36,14 @@ LAST_USED_RESOLUTION = timedelta(minutes=1)
 
 class TokenNotFound(OrganizationError, LookupError):
     """The organization has no token with this id."""
+
+
+@dataclass(frozen=True)
+class Bearer:
+    """What a valid token opens: its organization, and its name, the mapping log's actor."""
+
+    organization: Organization
+    token_name: str
 
 
 def hash_token(token: str) -> str:
@@ -118,8 +127,8 @@ async def revoke_token(session: AsyncSession, org: Organization, token_id: str) 
 
 async def authenticate(
     session: AsyncSession, *, org_key: str, token: str, now: datetime
-) -> Organization | None:
-    """Return the organization a bearer token opens, or ``None`` when it opens none.
+) -> Bearer | None:
+    """Return the organization a bearer token opens and the token's name, or ``None``.
 
     The rules (DESIGN §3):
 
@@ -150,4 +159,4 @@ async def authenticate(
     if record.last_used_at is None or now - record.last_used_at >= LAST_USED_RESOLUTION:
         record.last_used_at = now
         await session.flush()
-    return organization
+    return Bearer(organization=organization, token_name=record.name)

@@ -44,11 +44,12 @@ class ScimEndpoints:
         service: ScimService = self.tenancy.default_service
         try:
             async with self.tenancy.session() as session:
-                org = await self.tenancy.authenticate(
+                bearer = await self.tenancy.authenticate(
                     session, org_key=org_key, token=bearer_token(request.headers)
                 )
-                if org is None:
+                if bearer is None:
                     raise UnauthorizedException(detail="Missing, invalid or expired bearer token")
+                org = bearer.organization
                 service = self.tenancy.service_for(org)
                 scim_request = ScimRequest(
                     method=request.method,
@@ -58,7 +59,9 @@ class ScimEndpoints:
                     headers=list(request.headers.items()),
                     body=await read_body(request, self.max_body_bytes),
                 )
-                storage = self.tenancy.storage(session, org, request_id=request_id)
+                storage = self.tenancy.storage(
+                    session, org, request_id=request_id, actor=bearer.token_name
+                )
                 response = await ScimHandler(service, storage).handle(scim_request)
                 await session.commit()
             if self.after_write is not None and request.method != "GET":

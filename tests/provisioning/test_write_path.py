@@ -198,7 +198,7 @@ async def test_a_user_write_bumps_its_task_and_logs_why(scim: Scim) -> None:
     [event] = await scim.events(user_id)
     assert (event.source, event.kind, event.outcome) == ("scim", "desired.changed", "ok")
     assert event.request_id == "req-42"
-    assert event.summary == "User created: ada@acme.test to provision with roles org_member"
+    assert event.summary == "Okta created ada@acme.test: to provision with roles org_member"
     assert event.details["reasons"] == {"org_member": ["okta@1:member"]}
 
 
@@ -346,7 +346,7 @@ async def test_deactivating_and_deleting_a_user_deprovision_it(scim: Scim) -> No
     await scim.patch(f"Users/{ada}", {"op": "replace", "path": "active", "value": False})
     state = await scim.desired(ada)
     assert (state.linked, state.member, state.roles) == (True, False, {})
-    assert (await scim.events(ada))[-1].summary == "User replaced: ada@acme.test to deprovision"
+    assert (await scim.events(ada))[-1].summary == "Okta deactivated ada@acme.test: to deprovision"
 
     response = await scim.request("DELETE", f"Users/{ada}")
     assert response.status_code == 204

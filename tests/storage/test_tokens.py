@@ -112,10 +112,11 @@ async def test_authenticate_returns_the_organization_of_a_valid_token(
     _, secret = await issue_token(session, org=acme, name="okta", expires_in=None)
     await session.commit()
 
-    organization = await authenticate(session, org_key="acme", token=secret, now=later())
+    bearer = await authenticate(session, org_key="acme", token=secret, now=later())
 
-    assert organization is not None
-    assert organization.id == acme.id
+    assert bearer is not None
+    assert bearer.organization.id == acme.id
+    assert bearer.token_name == "okta"
 
 
 async def test_authenticate_accepts_every_active_token_of_the_organization(
