@@ -15,6 +15,7 @@
   let token = sessionStorage.getItem(TOKEN_KEY);
   let shownUser = null;
   let lastEventId = null;
+  let view = 0; // bumped by each new organization or search: late answers of older ones are dropped
 
   // --- DOM helpers: elements from tags, text from strings ---------------------------------
 
@@ -159,13 +160,15 @@
   async function showOrg() {
     for (const id of ["explain-panel", "timeline-panel"]) $(id).hidden = true;
     shownUser = null;
+    const current = ++view;
     let org;
     try {
       org = await api(orgPath());
     } catch (error) {
-      say(`Could not read the organization: ${error.message}`, true);
+      if (current === view) say(`Could not read the organization: ${error.message}`, true);
       return;
     }
+    if (current !== view) return;
     const status = org.status || {};
     const details = clear($("org-details"));
     const states = Object.entries(status.links_by_state || {}).map(([state, count]) => `${state}: ${count}`);
@@ -215,10 +218,15 @@
     history.replaceState(null, "", `#${new URLSearchParams({ org: $("org").value, user })}`);
     say(`Searching ${user}...`);
     const query = new URLSearchParams({ user });
+    const current = ++view;
     const [events, explained] = await Promise.allSettled([
       api(orgPath(`events?${query}`)),
       api(orgPath(`explain?${query}`)),
     ]);
+    if (current !== view) return;
+    for (const result of [events, explained]) {
+      if (result.status === "rejected" && result.reason.status === 401) throw result.reason;
+    }
     shownUser = user;
     const problems = [];
     if (events.status === "fulfilled") {
@@ -286,13 +294,11 @@
     if (!shownUser) return;
     const query = new URLSearchParams({ user: shownUser });
     if (lastEventId !== null) query.set("after", String(lastEventId));
-    try {
-      const { events } = await api(orgPath(`events?${query}`));
-      showTimeline(events, false);
-      say(events.length ? `${events.length} newer event(s).` : "No newer event.");
-    } catch (error) {
-      say(`Could not read the timeline: ${error.message}`, true);
-    }
+    const current = view;
+    const { events } = await api(orgPath(`events?${query}`));
+    if (current !== view) return;
+    showTimeline(events, false);
+    say(events.length ? `${events.length} newer event(s).` : "No newer event.");
   }
 
   function showExplanations(matches) {
@@ -401,7 +407,10 @@
   function guarded(action) {
     return (event) => {
       if (event) event.preventDefault();
-      action().catch((error) => say(error.message, true));
+      action().catch((error) => {
+        if (error.status === 401) signOut(); // expired or revoked meanwhile: ask for a token again
+        say(error.message, true);
+      });
     };
   }
 
