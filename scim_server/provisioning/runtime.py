@@ -49,4 +49,5 @@ def build_worker(settings: Settings, database: Database, gateway: Auth0Gateway) 
         reconciler=Reconciler(effects, invitations),
         clock=clock,
         concurrency=settings.worker_concurrency,
+        log_retention_days=settings.log_retention_days,
     )

@@ -30,6 +30,7 @@ from scim_server.auth0_gateway import Clock
 from scim_server.auth0_gateway import SystemClock
 from scim_server.provisioning.backoff import RetryPolicy
 from scim_server.provisioning.journal import Journal
+from scim_server.provisioning.mapping_log import purge_log
 from scim_server.provisioning.planner import AppliedState
 from scim_server.provisioning.reconciler import Confirmed
 from scim_server.provisioning.reconciler import Identity
@@ -47,6 +48,9 @@ logger = logging.getLogger(__name__)
 #: cannot reach this process, so it polls at least this often).
 MAX_IDLE = 5.0
 
+PURGE_EVERY = timedelta(hours=1)
+"""How often the worker deletes the mapping log's events older than the retention."""
+
 
 class Worker:
     """Drains the sync queue of one database through one reconciler.
@@ -54,6 +58,7 @@ class Worker:
     :param concurrency: Reconciles in flight at once.
     :param lease: Seconds a claim holds a task; a crashed worker's tasks come back after it.
     :param name: This worker's name in claims; default a random one.
+    :param log_retention_days: Days the mapping log keeps events (0: forever).
     """
 
     def __init__(
@@ -67,6 +72,7 @@ class Worker:
         concurrency: int = 8,
         lease: float = 60.0,
         name: str | None = None,
+        log_retention_days: int = 0,
     ) -> None:
         self.database = database
         self.reconciler = reconciler
@@ -77,6 +83,8 @@ class Worker:
         self.lease = timedelta(seconds=lease)
         self.name = name or f"worker-{uuid.uuid4().hex[:12]}"
         self.journal = Journal(database)
+        self.log_retention_days = log_retention_days
+        self._purged_at: datetime | None = None
         self._wakeup = asyncio.Event()
 
     def now(self) -> datetime:
@@ -87,11 +95,32 @@ class Worker:
         """Look at the queue now: a SCIM write (or a login) just made work due."""
         self._wakeup.set()
 
+    async def purge_old_events(self) -> int:
+        """Delete the mapping log's events older than the retention, at most once an hour.
+
+        :return: How many were deleted (0 when not due, or when the log is kept forever).
+        """
+        now = self.now()
+        if self.log_retention_days <= 0:
+            return 0
+        if self._purged_at is not None and now - self._purged_at < PURGE_EVERY:
+            return 0
+        self._purged_at = now
+        async with self.database.session() as session:
+            purged = await purge_log(session, retention_days=self.log_retention_days, now=now)
+            await session.commit()
+        if purged:
+            logger.info(
+                "purged %d mapping log events older than %d days", purged, self.log_retention_days
+            )
+        return purged
+
     async def run(self) -> None:
         """Reconcile due tasks until cancelled."""
         while True:
             self._wakeup.clear()
             try:
+                await self.purge_old_events()
                 worked = await self.run_once()
             except Exception:
                 logger.exception("the worker's loop failed; retrying shortly")

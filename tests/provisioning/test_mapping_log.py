@@ -10,17 +10,26 @@ from datetime import timedelta
 import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from scim_server.provisioning.batching import MemberBatcher
+from scim_server.provisioning.directory import Auth0Directory
+from scim_server.provisioning.effects import Auth0Effects
 from scim_server.provisioning.mapping_log import LogEntry
 from scim_server.provisioning.mapping_log import LogQuery
 from scim_server.provisioning.mapping_log import LogQueryError
 from scim_server.provisioning.mapping_log import purge_log
 from scim_server.provisioning.mapping_log import search_log
+from scim_server.provisioning.reconciler import InvitationSettings
+from scim_server.provisioning.reconciler import Reconciler
+from scim_server.provisioning.worker import Worker
 from scim_server.storage.database import Database
 from scim_server.storage.engine import create_sessionmaker
 from scim_server.storage.events import append_event
 from scim_server.storage.tables import IdentityLink
 from scim_server.storage.tables import Organization
 from scim_server.storage.tables import ScimResource
+from tests.support.auth0 import demo_emulator
+from tests.support.auth0 import gateway_on
+from tests.support.clock import FakeClock
 
 pytestmark = pytest.mark.anyio
 
@@ -33,7 +42,9 @@ class Log:
     acme: int
     globex: int
 
-    async def event(self, org: int, summary: str, *, minutes: int = 0, **keys: str) -> None:
+    async def event(
+        self, org: int, summary: str, *, minutes: int = 0, at: datetime | None = None, **keys: str
+    ) -> None:
         async with self.database.session() as session:
             await append_event(
                 session,
@@ -41,7 +52,7 @@ class Log:
                 source="worker",
                 kind="test.event",
                 summary=summary,
-                at=T0 + timedelta(minutes=minutes),
+                at=at or T0 + timedelta(minutes=minutes),
                 outcome=keys.pop("outcome", "ok"),
                 **keys,  # type: ignore[arg-type]
             )
@@ -203,3 +214,41 @@ async def test_retention_of_zero_keeps_everything(jdoe: Log) -> None:
 
     assert purged == 0
     assert len(await jdoe.search(jdoe.acme)) == 5
+
+
+def purging_worker(database: Database, clock: FakeClock, retention_days: int) -> Worker:
+    gateway = gateway_on(demo_emulator(clock=clock.time), clock=clock)
+    effects = Auth0Effects(
+        gateway, Auth0Directory(gateway, monotonic=clock.monotonic), MemberBatcher(gateway)
+    )
+    return Worker(
+        database=database,
+        reconciler=Reconciler(effects, InvitationSettings("app", "Tests")),
+        clock=clock,
+        log_retention_days=retention_days,
+    )
+
+
+async def test_the_worker_purges_the_retention_at_most_hourly(log: Log) -> None:
+    clock = FakeClock()
+    now = datetime.fromtimestamp(clock.now, UTC)
+    worker = purging_worker(log.database, clock, retention_days=30)
+    await log.event(log.acme, "too old", at=now - timedelta(days=31))
+    await log.event(log.acme, "recent", at=now - timedelta(days=29))
+
+    assert await worker.purge_old_events() == 1
+    await log.event(log.acme, "old again", at=now - timedelta(days=40))
+    clock.advance(3599)
+    assert await worker.purge_old_events() == 0  # not an hour since the last purge
+    clock.advance(1)
+    assert await worker.purge_old_events() == 1
+    assert await log.summaries(log.acme) == ["recent"]
+
+
+async def test_a_worker_keeping_the_log_forever_never_purges(log: Log) -> None:
+    clock = FakeClock()
+    worker = purging_worker(log.database, clock, retention_days=0)
+    await log.event(log.acme, "ancient", at=T0 - timedelta(days=3650))
+
+    assert await worker.purge_old_events() == 0
+    assert await log.summaries(log.acme) == ["ancient"]
