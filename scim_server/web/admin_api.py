@@ -11,7 +11,7 @@ in the ``/admin/`` page built on it (DESIGN §3, §8). Every request is authenti
 
 Answers are JSON; every error is ``{"error": message}`` with its status (a 401 also carries
 ``WWW-Authenticate: Bearer``). Anything unexpected is logged with a request id and answered
-with a generic 500, never a traceback.
+with a generic 500, never a traceback. Changes (tokens, rules) are logged with who made them.
 """
 
 import json
@@ -242,6 +242,7 @@ class AdminApi:
             )
         except OrganizationError as error:
             raise ApiError(400, str(error)) from None
+        log.info("%s issued SCIM token %s of %s", call.principal.name, record.id, org.key)
         answer = {**_token_json(record, now=datetime.now(UTC)), "token": secret}
         return JSONResponse(answer, status_code=201, headers={"Cache-Control": "no-store"})
 
@@ -249,9 +250,10 @@ class AdminApi:
         """``DELETE /orgs/{key}/tokens/{id}``: revoke a SCIM token of the organization."""
         org = await call.org(manage=True)
         try:
-            await revoke_token(call.session, org, call.request.path_params["id"])
+            record = await revoke_token(call.session, org, call.request.path_params["id"])
         except TokenNotFound:
             raise ApiError(404, "No such token") from None
+        log.info("%s revoked SCIM token %s of %s", call.principal.name, record.id, org.key)
         return Response(status_code=204)
 
     async def rules(self, call: Call) -> Response:
@@ -296,6 +298,7 @@ class AdminApi:
             actor=f"{call.principal.name} (admin API)",
         )
         await call.session.commit()
+        log.info("%s replaced the %d role rules of %s", call.principal.name, len(imported), org.key)
         if changed and self.after_write is not None:
             self.after_write()
         rules = [definition(rule) for rule in imported]

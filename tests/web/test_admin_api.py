@@ -1,5 +1,6 @@
 """The admin JSON API with operator tokens: every endpoint, its errors, and tenancy."""
 
+import logging
 from datetime import timedelta
 from typing import Any
 
@@ -180,6 +181,22 @@ async def test_scim_tokens_are_issued_listed_and_revoked(
     assert (await client.get(f"{acme.base}/Users", headers=scim)).status_code == 401
     listed = await client.get(f"{API}/orgs/acme/tokens", headers=acme_admin)
     assert [t["active"] for t in listed.json()["tokens"]] == [True, False]
+
+
+async def test_changes_are_logged_with_who_made_them_and_never_a_secret(
+    client: httpx.AsyncClient, acme_admin: dict[str, str], caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO, logger="scim_server")
+
+    issued = await client.post(f"{API}/orgs/acme/tokens", json={"name": "x"}, headers=acme_admin)
+    await client.delete(f"{API}/orgs/acme/tokens/{issued.json()['id']}", headers=acme_admin)
+    await client.put(f"{API}/orgs/acme/rules", json={"rules": RULES}, headers=acme_admin)
+
+    assert f"acme admin issued SCIM token {issued.json()['id']} of acme" in caplog.text
+    assert f"acme admin revoked SCIM token {issued.json()['id']} of acme" in caplog.text
+    assert "acme admin replaced the 2 role rules of acme" in caplog.text
+    assert issued.json()["token"] not in caplog.text
+    assert acme_admin["Authorization"].split()[1] not in caplog.text
 
 
 @pytest.mark.parametrize(
