@@ -496,11 +496,15 @@ def rules_export(settings: Settings, key: str) -> None:
 
 # The support commands, one module each (registered last: they import nothing from here).
 from scim_server.cli.admin import admin_command  # noqa: E402
+from scim_server.cli.doctor import doctor_command  # noqa: E402
 from scim_server.cli.explain import explain_command  # noqa: E402
 from scim_server.cli.log import log_command  # noqa: E402
+from scim_server.cli.reconcile import reconcile_command  # noqa: E402
 from scim_server.cli.status import status_command  # noqa: E402
 
 main.add_command(admin_command)
 main.add_command(log_command)
 main.add_command(explain_command)
 main.add_command(status_command)
+main.add_command(reconcile_command)
+main.add_command(doctor_command)
