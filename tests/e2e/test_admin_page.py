@@ -287,7 +287,9 @@ def test_support_finds_a_user_and_reads_why_they_have_their_roles(
                 rows = page.locator("#timeline tbody tr")
                 sources = rows.locator("td:nth-child(2)").all_text_contents()
                 kinds = rows.locator("td:nth-child(4)").all_text_contents()
+                actors = rows.locator("td:nth-child(3)").all_text_contents()
                 assert "scim" in sources
+                assert "okta" in actors  # the name of the SCIM token that wrote
                 assert "worker" in sources
                 assert any(kind.startswith("auth0.") for kind in kinds), kinds
                 expect(page.locator("#timeline .reasons").first).to_be_visible()
@@ -311,6 +313,11 @@ def test_support_finds_a_user_and_reads_why_they_have_their_roles(
                 expect(page.locator("#explain .explanation h3")).to_have_text(EMAIL)
                 assert page.evaluate("localStorage.length") == 0
                 assert context.cookies() == []
+
+                # Any identity key finds the same person: here Okta's externalId.
+                search(page, "00u1ann")
+                expect(page.locator("#timeline-note")).to_contain_text("00u1ann")
+                expect(page.locator("#explain .explanation h3")).to_have_text(EMAIL)
 
                 # Another organization's token sees only that organization, and not Ann.
                 # (A new tab starts signed out: sign_in waits for the form.)
