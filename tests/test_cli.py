@@ -313,7 +313,14 @@ def test_serve_runs_the_app_built_from_the_settings_under_uvicorn(
     assert result.exit_code == 0, result.output
     (settings,) = built_with
     assert settings.database_url == database_file
-    assert served == [(app, {"host": "0.0.0.0", "port": 9000})]
+    ((served_app, options),) = served
+    assert served_app is app
+    assert {k: options[k] for k in ("host", "port", "access_log")} == {
+        "host": "0.0.0.0",
+        "port": 9000,
+        "access_log": False,  # ours, with the request id and organization, replaces uvicorn's
+    }
+    assert options["log_config"]["root"]["level"] == "INFO"
 
 
 def test_serve_sandbox_seeds_acme_and_prints_its_url_and_token(

@@ -31,6 +31,8 @@ from scim_server.auth0_gateway import SystemClock
 from scim_server.provisioning.backoff import RetryPolicy
 from scim_server.provisioning.journal import Journal
 from scim_server.provisioning.mapping_log import purge_log
+from scim_server.provisioning.metrics import RetryReason
+from scim_server.provisioning.metrics import WorkerMetrics
 from scim_server.provisioning.planner import AppliedState
 from scim_server.provisioning.reconciler import Confirmed
 from scim_server.provisioning.reconciler import Identity
@@ -59,6 +61,7 @@ class Worker:
     :param lease: Seconds a claim holds a task; a crashed worker's tasks come back after it.
     :param name: This worker's name in claims; default a random one.
     :param log_retention_days: Days the mapping log keeps events (0: forever).
+    :param metrics: Where retries are counted (``/metrics``); a new one by default.
     """
 
     def __init__(
@@ -73,6 +76,7 @@ class Worker:
         lease: float = 60.0,
         name: str | None = None,
         log_retention_days: int = 0,
+        metrics: WorkerMetrics | None = None,
     ) -> None:
         self.database = database
         self.reconciler = reconciler
@@ -83,6 +87,7 @@ class Worker:
         self.lease = timedelta(seconds=lease)
         self.name = name or f"worker-{uuid.uuid4().hex[:12]}"
         self.journal = Journal(database)
+        self.metrics = metrics or WorkerMetrics()
         self.log_retention_days = log_retention_days
         self._purged_at: datetime | None = None
         self._wakeup = asyncio.Event()
@@ -197,14 +202,20 @@ class Worker:
                 attempts, retry_after=error.retry_after, random=self.random
             )
             state = "error" if self.policy.is_error(attempts) else None
-            await self._retry(task, delay, str(error), state=state)
+            await self._retry(task, delay, str(error), state=state, reason="unavailable")
         except Auth0Error as error:
             delay = self.policy.refused_delay(random=self.random)
-            await self._retry(task, delay, str(error), state="error")
+            await self._retry(task, delay, str(error), state="error", reason="refused")
         except Exception as error:
             logger.exception("reconcile of %s failed", task.scim_id)
             delay = self.policy.refused_delay(random=self.random)
-            await self._retry(task, delay, f"internal error: {type(error).__name__}", state="error")
+            await self._retry(
+                task,
+                delay,
+                f"internal error: {type(error).__name__}",
+                state="error",
+                reason="internal",
+            )
         else:
             async with self.database.session() as session:
                 await self.journal.settle(session, task, outcome, now=self.now())
@@ -216,8 +227,15 @@ class Worker:
                 await session.commit()
 
     async def _retry(
-        self, task: ClaimedTask, delay: float, error: str, *, state: str | None
+        self,
+        task: ClaimedTask,
+        delay: float,
+        error: str,
+        *,
+        state: str | None,
+        reason: RetryReason,
     ) -> None:
+        self.metrics.count_retry(reason)
         due = self.now() + timedelta(seconds=delay)
         async with self.database.session() as session:
             await self.journal.fail(session, task, error, state=state, now=self.now())

@@ -5,8 +5,7 @@ from contextlib import asynccontextmanager
 
 import anyio
 from starlette.applications import Starlette
-from starlette.requests import Request
-from starlette.responses import JSONResponse
+from starlette.middleware import Middleware
 from starlette.routing import BaseRoute
 from starlette.routing import Mount
 from starlette.routing import Route
@@ -18,7 +17,12 @@ from scim_server.provisioning.runtime import build_worker
 from scim_server.provisioning.scim import Tenancy
 from scim_server.web.admin_api import AdminApi
 from scim_server.web.admin_page import AdminPage
+from scim_server.web.health import health_routes
 from scim_server.web.hooks import LoginHook
+from scim_server.web.logs import RequestMiddleware
+from scim_server.web.metrics import HttpMetrics
+from scim_server.web.metrics import MetricsEndpoint
+from scim_server.web.metrics import collectors_of
 from scim_server.web.scim import ScimEndpoints
 
 SCIM_METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE"]
@@ -50,6 +54,11 @@ def create_app(
         after_write=wake,
     )
     hook = LoginHook(database=tenancy.database, secret=settings.hook_secret, wake=wake)
+    http_metrics = HttpMetrics()
+    metrics = MetricsEndpoint(
+        database=tenancy.database,
+        collectors=[http_metrics, *collectors_of(gateway=gateway, worker=worker)],
+    )
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -67,7 +76,8 @@ def create_app(
             await tenancy.close()
 
     routes: list[BaseRoute] = [
-        Route("/healthz", healthz),
+        *health_routes(tenancy.database),
+        metrics.route(),
         Route("/hooks/auth0/login", hook.serve, methods=["POST"]),
         Route("/scim/v2/{org}", scim.serve, methods=SCIM_METHODS),
         Route("/scim/v2/{org}/{path:path}", scim.serve, methods=SCIM_METHODS),
@@ -76,7 +86,8 @@ def create_app(
     ]
     if emulator is not None:
         routes.append(Mount(SANDBOX_PATH, app=emulator))
-    app = Starlette(routes=routes, lifespan=lifespan)
+    middleware = [Middleware(RequestMiddleware, observe=http_metrics.observe)]
+    app = Starlette(routes=routes, lifespan=lifespan, middleware=middleware)
     app.state.tenancy = tenancy
     app.state.worker = worker
     return app
@@ -84,8 +95,3 @@ def create_app(
 
 def _no_worker() -> None:
     """Nothing to wake: this process runs no worker (another one polls the queue)."""
-
-
-async def healthz(request: Request) -> JSONResponse:
-    """Answer that the process is alive (no dependency is checked)."""
-    return JSONResponse({"status": "ok"})

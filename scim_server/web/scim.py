@@ -7,7 +7,6 @@ transaction over a storage bound to that organization, and is committed only whe
 """
 
 import json
-import uuid
 from collections.abc import Callable
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -23,8 +22,9 @@ from starlette.responses import Response
 from scim_server.provisioning.handler import ScimHandler
 from scim_server.provisioning.scim import Tenancy
 from scim_server.web.errors import error_response
-
-REQUEST_ID_HEADER = "X-Request-Id"
+from scim_server.web.logs import REQUEST_ID_HEADER as REQUEST_ID_HEADER
+from scim_server.web.logs import bind_org
+from scim_server.web.logs import bound_request_id
 
 
 @dataclass(frozen=True)
@@ -39,7 +39,7 @@ class ScimEndpoints:
 
     async def serve(self, request: Request) -> Response:
         """Serve one SCIM request of one organization."""
-        request_id = request.headers.get(REQUEST_ID_HEADER) or uuid.uuid4().hex
+        request_id = bound_request_id(request.headers)
         org_key = request.path_params["org"]
         service: ScimService = self.tenancy.default_service
         try:
@@ -50,6 +50,7 @@ class ScimEndpoints:
                 if bearer is None:
                     raise UnauthorizedException(detail="Missing, invalid or expired bearer token")
                 org = bearer.organization
+                bind_org(org.key)
                 service = self.tenancy.service_for(org)
                 scim_request = ScimRequest(
                     method=request.method,
