@@ -171,9 +171,11 @@ async def deleted_users(gateway: Auth0Gateway, user_ids: Iterable[str]) -> froze
 
 
 def lookup_candidates(links: Iterable[LinkSnapshot], members: Collection[str]) -> list[str]:
-    """Return the linked Auth0 users to look up: those of live SCIM users that are no member.
+    """Return the linked Auth0 users to look up: those of users we want as members, who are not.
 
-    A member exists by definition; a deleted SCIM user's Auth0 account no longer matters to us.
+    A member exists by definition. A deprovisioned or deleted SCIM user's account is looked up
+    once it is wanted again (a rehire), which keeps a large organization's reconcile at one
+    ``GET`` per missing member rather than one per former employee.
     """
     return sorted(
         {
@@ -181,7 +183,7 @@ def lookup_candidates(links: Iterable[LinkSnapshot], members: Collection[str]) -
             for link in links
             if link.auth0_user_id is not None
             and link.auth0_user_id not in members
-            and DesiredState.from_json(link.desired).linked
+            and DesiredState.from_json(link.desired).member
         }
     )
 
@@ -200,11 +202,14 @@ def compare(
     findings: list[Finding] = []
     by_user: dict[str, LinkSnapshot] = {}
     emails: dict[str, set[str]] = {}
+    awaiting: set[str] = set()
     for link in links:
         desired = DesiredState.from_json(link.desired)
         applied = AppliedState.from_json(link.applied)
         user_id = link.auth0_user_id
         if user_id is None:
+            if desired.member and desired.email:
+                awaiting.add(desired.email.casefold())
             continue
         by_user.setdefault(user_id, link)
         if desired.email:
@@ -230,6 +235,10 @@ def compare(
         if member.email:
             emails.setdefault(member.email.casefold(), set()).add(member.user_id)
         owner = by_user.get(member.user_id)
+        if owner is None and member.email and member.email.casefold() in awaiting:
+            # Mode link: the person logged in and Auth0's auto-membership made them a member
+            # before the login hook linked them to the SCIM user waiting for them. Pending.
+            continue
         if owner is None or _abandoned(owner):
             findings.append(_unmanaged(member, owner))
     for email, user_ids in sorted(emails.items()):

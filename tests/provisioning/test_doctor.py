@@ -206,3 +206,13 @@ def test_grantable_roles_include_the_names_matched_rules_grant(okta: MappingProf
         "ops",
         "viewer",
     }
+
+
+def test_the_scopes_checked_are_the_ones_the_docs_ask_for() -> None:
+    import re
+    from pathlib import Path
+
+    docs = (Path(__file__).parents[2] / "docs" / "auth0.md").read_text()
+    listed = set(re.findall(r"\b(?:read|create|update|delete):[a-z_]+", docs))
+
+    assert listed >= REQUIRED_SCOPES

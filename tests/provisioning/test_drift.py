@@ -346,3 +346,67 @@ async def test_reconcile_stays_in_its_organization(world: World) -> None:
     assert task is not None
     assert task.claimed_by is None
     assert not members(world.emulator, "globex")
+
+
+async def test_a_member_awaiting_its_link_is_pending_not_unmanaged(world: World) -> None:
+    """Mode link: Auth0's auto-membership can make a member before the login hook links it."""
+    await world.want("u1", "ann@acme.test", "member")
+    world.by_hand_user("Ann@acme.test")
+
+    assert (await world.check()).findings == ()
+
+
+async def test_a_former_employees_account_is_not_looked_up(world: World) -> None:
+    ann = await world.provision("u1", "ann@acme.test", "member")
+    await world.want("u1", "ann@acme.test", member=False)
+    await world.worker.run_until_idle()
+    world.emulator.tenant.remove_user(ann)
+    world.emulator.calls.clear()
+
+    assert (await world.check()).findings == ()
+    assert "users.get" not in api_calls(world.emulator)
+
+
+async def test_claim_users_takes_only_the_due_unleased_tasks_of_its_organization(
+    world: World,
+) -> None:
+    from datetime import timedelta
+
+    from scim_server.storage.link_scan import claim_users
+    from scim_server.storage.queue import claim_due
+
+    globex = Organization(key="globex", auth0_org="org_globex", connection=DATABASE)
+    async with world.database.session() as session:
+        session.add(globex)
+        await session.commit()
+    assert world.org.id is not None and globex.id is not None
+    for scim_id in ("u1", "u2", "u3"):
+        await world.want(scim_id, f"{scim_id}@acme.test", "member")
+    await world.want("g1", "g1@globex.test", "member", org=globex.id)
+    async with world.database.session() as session:
+        [held] = await claim_due(session, worker="other", now=world.now, limit=1)
+        await session.commit()
+    assert held.scim_id == "u1"
+    async with world.database.session() as session:
+        task = await get_task(session, org_id=world.org.id, scim_id="u3")
+        assert task is not None
+        task.due_at = world.now + timedelta(hours=1)
+        session.add(task)
+        await session.commit()
+
+    async with world.database.session() as session:
+        claimed = await claim_users(
+            session,
+            org_id=world.org.id,
+            scim_ids=["u1", "u2", "u3", "g1"],
+            worker="reconcile",
+            now=world.now,
+        )
+        await session.commit()
+
+    assert [(t.org_id, t.scim_id, t.claimed_by) for t in claimed] == [
+        (world.org.id, "u2", "reconcile")
+    ]
+    async with world.database.session() as session:
+        g1 = await get_task(session, org_id=globex.id, scim_id="g1")
+    assert g1 is not None and g1.claimed_by is None
