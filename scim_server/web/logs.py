@@ -40,6 +40,9 @@ ACCESS_LOGGER = "scim_server.access"
 PROBE_PATHS = frozenset({"/healthz", "/readyz", "/metrics"})
 """Polled every few seconds by orchestrators and Prometheus: logged at DEBUG only."""
 
+CHATTY_LOGGERS = ("httpx", "httpcore", "alembic")
+"""A line per Auth0 request (``/metrics`` counts them) and per ``/readyz`` schema check."""
+
 _CLIENT_REQUEST_ID = re.compile(r"[A-Za-z0-9._:-]{1,128}")
 
 
@@ -62,12 +65,14 @@ _SECRETS: list[tuple[re.Pattern[str], str | Callable[[re.Match[str]], str]]] = [
     ),
 ]
 
-_STANDARD_ATTRIBUTES = frozenset(logging.LogRecord("", 0, "", 0, "", None, None).__dict__) | {
+_NOT_EXTRAS = frozenset(logging.LogRecord("", 0, "", 0, "", None, None).__dict__) | {
     "message",
     "asctime",
     "request_id",
     "org",
+    "color_message",  # uvicorn's message with terminal colours
 }
+"""Record attributes that are not fields a call site added with ``extra=``."""
 
 
 def redact(text: str) -> str:
@@ -143,7 +148,7 @@ class RequestContextFilter(logging.Filter):
 
 def _extras(record: logging.LogRecord) -> dict[str, Any]:
     """Return the fields a call site added with ``extra=``."""
-    return {k: v for k, v in record.__dict__.items() if k not in _STANDARD_ATTRIBUTES}
+    return {k: v for k, v in record.__dict__.items() if k not in _NOT_EXTRAS}
 
 
 class JsonFormatter(logging.Formatter):
@@ -199,8 +204,10 @@ def logging_config(
 
     ``serve`` hands it to uvicorn (``log_config``), which applies it at start-up, so that
     uvicorn's own records, which propagate to the root logger, are formatted the same way;
-    ``worker`` applies it itself.
+    ``worker`` applies it itself. The libraries in :data:`CHATTY_LOGGERS` speak only from
+    WARNING up, unless the level is DEBUG.
     """
+    quiet = "DEBUG" if level.upper() == "DEBUG" else "WARNING"
     return {
         "version": 1,
         "disable_existing_loggers": False,
@@ -215,6 +222,7 @@ def logging_config(
             }
         },
         "root": {"handlers": ["stream"], "level": level.upper()},
+        "loggers": {name: {"level": quiet} for name in CHATTY_LOGGERS},
     }
 
 

@@ -168,6 +168,18 @@ async def test_the_text_format_is_one_readable_line_with_the_request_id_and_orga
 def test_uvicorns_own_records_go_through_the_same_handler(logs: Captured) -> None:
     logging.getLogger("uvicorn.error").info("Started server process [%d]", 42)
 
-    (line,) = logs.where(logger="uvicorn.error")
-    assert line["message"] == "Started server process [42]" and line["level"] == "INFO"
-    assert "request_id" not in line  # outside any request
+    logging.getLogger("uvicorn.error").info(
+        "Uvicorn running on %s", "http://x", extra={"color_message": "Uvicorn running on \x1b[1m%s"}
+    )
+
+    started, running = logs.where(logger="uvicorn.error")
+    assert started["message"] == "Started server process [42]" and started["level"] == "INFO"
+    assert "color_message" not in running
+    assert "request_id" not in started  # outside any request
+
+
+def test_libraries_that_log_every_call_speak_only_from_warning_up(logs: Captured) -> None:
+    logging.getLogger("httpx").info("HTTP Request: GET https://tenant/api/v2/users/auth0|1")
+    logging.getLogger("httpx").warning("connection pool full")
+
+    assert [line["message"] for line in logs.where(logger="httpx")] == ["connection pool full"]

@@ -261,3 +261,13 @@ async def test_a_429_is_counted_and_the_task_retried(provisioned: Provisioned) -
     assert value(exposition, "scim_server_sync_retries_total", reason="unavailable") == 1
     assert value(exposition, "scim_server_sync_retries_total", reason="refused") == 0
     assert value(exposition, "scim_server_sync_queue_depth") == 1  # kept, due again later
+
+
+async def test_a_scraper_asking_for_openmetrics_gets_it(client: httpx.AsyncClient) -> None:
+    response = await client.get(
+        "/metrics", headers={"Accept": "application/openmetrics-text; version=1.0.0"}
+    )
+
+    assert response.headers["content-type"].startswith("application/openmetrics-text")
+    assert response.text.endswith("# EOF\n")
+    assert "scim_server_database_up 1" in response.text
