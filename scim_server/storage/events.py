@@ -144,6 +144,33 @@ def events_of(org_id: int, keys: PersonKeys) -> Any:
     return union(*arms)
 
 
+def search_query(
+    *,
+    org_id: int,
+    keys: PersonKeys | None = None,
+    since: datetime | None = None,
+    outcome: str | None = None,
+    after_pk: int | None = None,
+    limit: int = 200,
+) -> Any:
+    """Return the query :func:`search_events` runs (the tests read its plan on both databases).
+
+    Without ``after_pk`` it reads newest first, so that the limit keeps the newest events.
+    """
+    query = select(MappingEvent).where(col(MappingEvent.org_id) == org_id)
+    if keys is not None:
+        query = query.where(col(MappingEvent.pk).in_(events_of(org_id, keys)))
+    if since is not None:
+        query = query.where(col(MappingEvent.at) >= since)
+    if outcome is not None:
+        query = query.where(col(MappingEvent.outcome) == outcome)
+    if after_pk is not None:
+        return (
+            query.where(col(MappingEvent.pk) > after_pk).order_by(col(MappingEvent.pk)).limit(limit)
+        )
+    return query.order_by(col(MappingEvent.at).desc(), col(MappingEvent.pk).desc()).limit(limit)
+
+
 async def search_events(
     session: AsyncSession,
     *,
@@ -163,19 +190,11 @@ async def search_events(
     :param since: Only events at or after this moment.
     :param outcome: Only events of this outcome (``ok``, ``error``, ``skipped``).
     """
-    query = select(MappingEvent).where(MappingEvent.org_id == org_id)
-    if keys is not None:
-        query = query.where(col(MappingEvent.pk).in_(events_of(org_id, keys)))
-    if since is not None:
-        query = query.where(col(MappingEvent.at) >= since)
-    if outcome is not None:
-        query = query.where(MappingEvent.outcome == outcome)
-    if after_pk is not None:
-        query = query.where(col(MappingEvent.pk) > after_pk)
-        query = query.order_by(col(MappingEvent.pk)).limit(limit)
-        return list((await session.execute(query)).scalars().all())
-    query = query.order_by(col(MappingEvent.at).desc(), col(MappingEvent.pk).desc()).limit(limit)
-    return list(reversed((await session.execute(query)).scalars().all()))
+    query = search_query(
+        org_id=org_id, keys=keys, since=since, outcome=outcome, after_pk=after_pk, limit=limit
+    )
+    events: list[MappingEvent] = list((await session.execute(query)).scalars().all())
+    return events if after_pk is not None else events[::-1]
 
 
 async def purge_events(session: AsyncSession, *, before: datetime) -> int:

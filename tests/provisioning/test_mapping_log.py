@@ -8,6 +8,8 @@ from datetime import datetime
 from datetime import timedelta
 
 import pytest
+from sqlalchemy import insert
+from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from scim_server.provisioning.batching import MemberBatcher
@@ -16,6 +18,7 @@ from scim_server.provisioning.effects import Auth0Effects
 from scim_server.provisioning.mapping_log import LogEntry
 from scim_server.provisioning.mapping_log import LogQuery
 from scim_server.provisioning.mapping_log import LogQueryError
+from scim_server.provisioning.mapping_log import person_keys
 from scim_server.provisioning.mapping_log import purge_log
 from scim_server.provisioning.mapping_log import search_log
 from scim_server.provisioning.reconciler import InvitationSettings
@@ -24,7 +27,9 @@ from scim_server.provisioning.worker import Worker
 from scim_server.storage.database import Database
 from scim_server.storage.engine import create_sessionmaker
 from scim_server.storage.events import append_event
+from scim_server.storage.events import search_query
 from scim_server.storage.tables import IdentityLink
+from scim_server.storage.tables import MappingEvent
 from scim_server.storage.tables import Organization
 from scim_server.storage.tables import ScimResource
 from tests.support.auth0 import demo_emulator
@@ -252,3 +257,78 @@ async def test_a_worker_keeping_the_log_forever_never_purges(log: Log) -> None:
 
     assert await worker.purge_old_events() == 0
     assert await log.summaries(log.acme) == ["ancient"]
+
+
+KEY_INDEXES = {
+    "ix_mapping_event_scim_id",
+    "ix_mapping_event_external_id",
+    "ix_mapping_event_user_name",
+    "ix_mapping_event_email",
+    "ix_mapping_event_auth0_user_id",
+    "ix_mapping_event_request_id",
+}
+
+
+async def seed_many(log: Log, people: int) -> None:
+    """Append four events for each of ``people`` persons in each organization, then ANALYZE."""
+    rows = [
+        {
+            "org_id": org,
+            "at": T0 + timedelta(seconds=n),
+            "source": "worker",
+            "kind": "test.event",
+            "outcome": "ok",
+            "summary": f"event {n}",
+            "details": {},
+            "request_id": f"req-{org}-{n}",
+            "scim_id": f"u{n % people}",
+            "external_id": f"00u{n % people}",
+            "user_name": f"user{n % people}",
+            "email": f"user{n % people}@acme.com",
+            "auth0_user_id": f"auth0|{n % people}",
+        }
+        for org in (log.acme, log.globex)
+        for n in range(people * 4)
+    ]
+    async with log.database.session() as session:
+        await session.execute(insert(MappingEvent), rows)
+        await session.commit()
+    async with log.database.engine.connect() as connection:
+        await connection.execute(text("ANALYZE"))
+        await connection.commit()
+
+
+async def query_plan(log: Log, key: str) -> str:
+    """Return the plan of the search ``log --user KEY`` runs, one line per step."""
+    async with log.database.session() as session:
+        keys = await person_keys(session, org_id=log.acme, key=key)
+        connection = await session.connection()
+        sql = search_query(org_id=log.acme, keys=keys, limit=200).compile(
+            dialect=connection.dialect,
+            compile_kwargs={"literal_binds": True, "render_postcompile": True},
+        )
+        if connection.dialect.name == "sqlite":
+            rows = await connection.exec_driver_sql(f"EXPLAIN QUERY PLAN {sql}")
+            return "\n".join(str(row[-1]) for row in rows)
+        rows = await connection.exec_driver_sql(f"EXPLAIN {sql}")
+        return "\n".join(str(row[0]) for row in rows)
+
+
+@pytest.mark.parametrize(
+    "key", ["u17", "00u17", "USER17", "User17@Acme.com", "auth0|17", "req-1-17"]
+)
+async def test_every_key_lookup_is_an_index_search_never_a_scan(log: Log, key: str) -> None:
+    """EXPLAIN of the search: one index search per key column, no full scan of the log."""
+    await seed_many(log, people=2_000)
+
+    plan = await query_plan(log, key)
+
+    used = {name for name in KEY_INDEXES if name in plan}
+    assert used == KEY_INDEXES, plan
+    full_scans = [
+        line
+        for line in plan.splitlines()
+        if line.strip().startswith("SCAN mapping_event") or "Seq Scan" in line
+    ]
+    assert full_scans == [], plan
+    assert [e.summary for e in await log.search(log.acme, user=key, limit=1)] != []
