@@ -410,3 +410,21 @@ async def test_claim_users_takes_only_the_due_unleased_tasks_of_its_organization
     async with world.database.session() as session:
         g1 = await get_task(session, org_id=globex.id, scim_id="g1")
     assert g1 is not None and g1.claimed_by is None
+
+
+async def test_a_large_organization_is_read_page_by_page_with_progress(world: World) -> None:
+    await world.provision("u1", "ann@acme.test", "member")
+    for n in range(230):
+        world.by_hand_user(f"hand{n}@acme.test")
+    counts: list[int] = []
+    world.emulator.calls.clear()
+
+    report = await check_drift(
+        world.database, world.gateway, organization=world.org, progress=counts.append
+    )
+
+    assert report.members == 231
+    assert counts == list(range(1, 232))
+    # Pages of 100, 100 and 31, then the empty page that ends checkpoint paging (auth0.md §3.2).
+    assert api_calls(world.emulator).count("organizations.members.list") == 4
+    assert sum(f.kind == UNMANAGED_MEMBER for f in report.findings) == 230
