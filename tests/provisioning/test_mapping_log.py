@@ -1,17 +1,20 @@
 """Reading the mapping log (DESIGN §8): any identity key finds one person's timeline, in one
 organization only; filters, paging for ``--follow``, retention, and index-served lookups."""
 
+import json
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import UTC
 from datetime import datetime
 from datetime import timedelta
 
+import httpx
 import pytest
 from sqlalchemy import insert
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from scim_server.config import Settings
 from scim_server.provisioning.batching import MemberBatcher
 from scim_server.provisioning.directory import Auth0Directory
 from scim_server.provisioning.effects import Auth0Effects
@@ -28,17 +31,24 @@ from scim_server.storage.database import Database
 from scim_server.storage.engine import create_sessionmaker
 from scim_server.storage.events import append_event
 from scim_server.storage.events import search_query
+from scim_server.storage.organizations import create_organization
 from scim_server.storage.tables import IdentityLink
 from scim_server.storage.tables import MappingEvent
 from scim_server.storage.tables import Organization
 from scim_server.storage.tables import ScimResource
+from scim_server.storage.tokens import issue_token
+from scim_server.web.app import create_app
+from tests.support.auth0 import CLIENT_SECRET
+from tests.support.auth0 import DATABASE
 from tests.support.auth0 import demo_emulator
 from tests.support.auth0 import gateway_on
+from tests.support.auth0 import org_id
 from tests.support.clock import FakeClock
 
 pytestmark = pytest.mark.anyio
 
 T0 = datetime(2026, 11, 1, 9, 0, tzinfo=UTC)
+PATCH_OP = "urn:ietf:params:scim:api:messages:2.0:PatchOp"
 
 
 @dataclass
@@ -332,3 +342,91 @@ async def test_every_key_lookup_is_an_index_search_never_a_scan(log: Log, key: s
     ]
     assert full_scans == [], plan
     assert [e.summary for e in await log.search(log.acme, user=key, limit=1)] != []
+
+
+PASSWORD = "Okta-Sent-P4ssw0rd!"
+NEW_PASSWORD = "Changed-P4ssw0rd?"
+TOKEN_NAME = "okta-prod"
+
+
+async def test_no_secret_ends_up_in_the_log_after_a_lifecycle(
+    database_url: str, engine: AsyncEngine
+) -> None:
+    """Okta sends passwords; the bearer token, the Auth0 client secret and Auth0's access
+    tokens pass by too. None of them is in any column of any event."""
+    clock = FakeClock()
+    emulator = demo_emulator(clock=clock.time)
+    gateway = gateway_on(emulator, clock=clock)
+    app = create_app(Settings(SCIM_DATABASE_URL=database_url))
+    database = app.state.tenancy.database
+    async with database.session() as session:
+        org = await create_organization(
+            session, key="acme", auth0_org=org_id(emulator), connection=DATABASE, profile="okta"
+        )
+        _, token = await issue_token(session, org=org, name=TOKEN_NAME, expires_in=None)
+        await session.commit()
+    effects = Auth0Effects(
+        gateway, Auth0Directory(gateway, monotonic=clock.monotonic), MemberBatcher(gateway)
+    )
+    worker = Worker(
+        database=database,
+        reconciler=Reconciler(effects, InvitationSettings("app", "Tests")),
+        clock=clock,
+        random_source=lambda: 0.5,
+    )
+    scim = httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=app),
+        base_url="http://testserver/scim/v2/acme",
+        headers={"Authorization": f"Bearer {token}", "Content-Type": "application/scim+json"},
+    )
+    async with scim:
+        created = await scim.post(
+            "/Users",
+            json={
+                "schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"],
+                "userName": "jdoe@acme.test",
+                "externalId": "00u1",
+                "name": {"givenName": "J", "familyName": "Doe"},
+                "emails": [{"value": "jdoe@acme.test", "primary": True}],
+                "password": PASSWORD,
+                "active": True,
+            },
+        )
+        assert created.status_code == 201, created.text
+        user = created.json()["id"]
+        group = await scim.post(
+            "/Groups",
+            json={
+                "schemas": ["urn:ietf:params:scim:schemas:core:2.0:Group"],
+                "displayName": "org_admin",
+                "members": [{"value": user}],
+            },
+        )
+        assert group.status_code == 201, group.text
+        await worker.run_until_idle()
+        for operation in (
+            {"op": "replace", "path": "password", "value": NEW_PASSWORD},
+            {"op": "replace", "path": "active", "value": False},
+        ):
+            patched = await scim.patch(
+                f"/Users/{user}", json={"schemas": [PATCH_OP], "Operations": [operation]}
+            )
+            assert patched.status_code in (200, 204), patched.text
+        await worker.run_until_idle()
+    await gateway.aclose()
+
+    async with database.engine.connect() as connection:
+        rows = [
+            dict(row._mapping)
+            for row in await connection.execute(text("SELECT * FROM mapping_event"))
+        ]
+    await app.state.tenancy.close()
+    dump = json.dumps(rows, default=str)
+    assert {"desired.changed", "auth0.member_added", "auth0.roles_assigned"} <= {
+        row["kind"] for row in rows
+    }
+    assert any("Okta deactivated jdoe@acme.test" in row["summary"] for row in rows), dump
+    assert {row["actor"] for row in rows if row["source"] == "scim"} == {TOKEN_NAME}
+    for secret in (PASSWORD, NEW_PASSWORD, token, token[len("scim_") :], CLIENT_SECRET):
+        assert secret not in dump
+    assert "eyJ" not in dump  # no JWT: the emulator's Auth0 access tokens are JWT-shaped
