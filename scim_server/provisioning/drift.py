@@ -28,6 +28,7 @@ event of source ``reconcile``; pending work (a desired state the worker has not 
 not drift and is not reported.
 """
 
+from collections.abc import Awaitable
 from collections.abc import Callable
 from collections.abc import Collection
 from collections.abc import Iterable
@@ -37,10 +38,13 @@ from dataclasses import field
 from dataclasses import replace
 from datetime import datetime
 from datetime import timedelta
+from functools import partial
 from typing import Any
+from typing import TypeVar
 
 from scim_server.auth0_gateway import Auth0Gateway
 from scim_server.auth0_gateway import Auth0NotFound
+from scim_server.auth0_gateway import Auth0Unavailable
 from scim_server.provisioning.desired import DesiredState
 from scim_server.provisioning.planner import AppliedState
 from scim_server.provisioning.worker import Worker
@@ -62,6 +66,11 @@ DUPLICATE_EMAIL = "duplicate_email"
 DELETED_USER = "deleted_user"
 
 SOURCE = "reconcile"
+
+ATTEMPTS = 5
+"""How many times a read Auth0 could not serve (429, 5xx) is tried before reconcile gives up."""
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -143,20 +152,46 @@ class DriftReport:
         }
 
 
+async def patiently(read: Callable[[], Awaitable[T]]) -> T:
+    """Run a read again when Auth0 could not serve it, up to :data:`ATTEMPTS` times.
+
+    A reconcile of a large organization reads for a long time at the tenant's rate limit; one
+    429 or 503 on the way must not waste it. The gateway's limiter already waits out the pause
+    a 429 asks for before the next call.
+
+    :raises Auth0Unavailable: When every attempt failed.
+    """
+    attempt = 1
+    while True:
+        try:
+            return await read()
+        except Auth0Unavailable:
+            if attempt >= ATTEMPTS:
+                raise
+            attempt += 1
+
+
 async def read_members(
     gateway: Auth0Gateway, org_id: str, *, progress: Callable[[int], None] | None = None
 ) -> dict[str, Member]:
     """Read every member of an Auth0 organization with its direct roles, page by page.
 
+    A listing Auth0 interrupts (429, 5xx) starts again from the first page: checkpoint
+    cursors are not exposed by the gateway, and a member list must be whole to be compared.
+
     :param progress: Called with the count read so far after each member (a progress bar).
     """
-    members: dict[str, Member] = {}
-    async for member in gateway.list_members(org_id, with_roles=True):
-        roles = frozenset(role.name for role in member.roles or ())
-        members[member.user_id] = Member(member.user_id, member.email, roles)
-        if progress is not None:
-            progress(len(members))
-    return members
+
+    async def listing() -> dict[str, Member]:
+        members: dict[str, Member] = {}
+        async for member in gateway.list_members(org_id, with_roles=True):
+            roles = frozenset(role.name for role in member.roles or ())
+            members[member.user_id] = Member(member.user_id, member.email, roles)
+            if progress is not None:
+                progress(len(members))
+        return members
+
+    return await patiently(listing)
 
 
 async def deleted_users(gateway: Auth0Gateway, user_ids: Iterable[str]) -> frozenset[str]:
@@ -164,7 +199,7 @@ async def deleted_users(gateway: Auth0Gateway, user_ids: Iterable[str]) -> froze
     gone: set[str] = set()
     for user_id in user_ids:
         try:
-            await gateway.get_user(user_id)
+            await patiently(partial(gateway.get_user, user_id))
         except Auth0NotFound:
             gone.add(user_id)
     return frozenset(gone)
@@ -416,7 +451,7 @@ async def check_drift(
     :raises Auth0Error: When Auth0 cannot be read (the organization does not exist, 429, ...).
     """
     assert organization.id is not None
-    org_id = await auth0_org_id(gateway, organization)
+    org_id = await patiently(lambda: auth0_org_id(gateway, organization))
     async with database.session() as session:
         links = await org_links(session, org_id=organization.id)
     members = await read_members(gateway, org_id, progress=progress)

@@ -428,3 +428,26 @@ async def test_a_large_organization_is_read_page_by_page_with_progress(world: Wo
     # Pages of 100, 100 and 31, then the empty page that ends checkpoint paging (auth0.md §3.2).
     assert api_calls(world.emulator).count("organizations.members.list") == 4
     assert sum(f.kind == UNMANAGED_MEMBER for f in report.findings) == 230
+
+
+async def test_reads_auth0_could_not_serve_are_tried_again(world: World) -> None:
+    ann = await world.provision("u1", "ann@acme.test", "member")
+    world.emulator.tenant.remove_user(ann)
+    world.emulator.faults.fail("organizations.members.list", status=503, times=2)
+    world.emulator.faults.fail("users.get", status=429, times=1)
+
+    report = await world.check()
+
+    assert kinds(report) == {(DELETED_USER, "ann@acme.test", ())}
+
+
+async def test_reconcile_gives_up_when_auth0_stays_unavailable(world: World) -> None:
+    from scim_server.auth0_gateway import Auth0Unavailable
+    from scim_server.provisioning.drift import ATTEMPTS
+
+    world.emulator.faults.fail("organizations.members.list", status=503, times=None)
+    world.emulator.calls.clear()
+
+    with pytest.raises(Auth0Unavailable):
+        await world.check()
+    assert api_calls(world.emulator).count("organizations.members.list") == ATTEMPTS
