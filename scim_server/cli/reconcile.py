@@ -62,9 +62,9 @@ async def reconcile(
     """Check one organization, log the findings, repair when asked; return the states after."""
     # Imported here, as `serve` does, so that the other commands do not load the Auth0 SDK.
     from scim_server.auth0_gateway import Auth0Error
-    from scim_server.provisioning.drift import check_drift
-    from scim_server.provisioning.drift import record_drift
-    from scim_server.provisioning.drift import run_repairs
+    from scim_server.provisioning.drift_check import check_drift
+    from scim_server.provisioning.drift_check import record_drift
+    from scim_server.provisioning.drift_check import run_repairs
     from scim_server.provisioning.runtime import build_worker
     from scim_server.provisioning.runtime import gateway_from
 

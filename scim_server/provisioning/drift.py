@@ -20,42 +20,31 @@ finding              ours  meaning (and what ``--repair`` does)
                            Auth0 user we created is created again; another's is reported
 ==================== ===== =====================================================================
 
-A repair never calls Auth0 itself. It sets the link's ``applied`` to what Auth0 really holds
+This module is the pure part: the findings, the comparison and the correction of ``applied``;
+:mod:`scim_server.provisioning.drift_check` reads Auth0, logs and repairs. A repair never calls
+Auth0 itself. It sets the link's ``applied`` to what Auth0 really holds
 (only ever forgetting what we had; a role we never assigned never becomes ours), bumps the
 user's sync task and lets the worker's own reconcile run it: the calls are planned, rate-limited,
 checkpointed and logged exactly like any other. Every finding and every repair is a mapping-log
-event of source ``reconcile``; pending work (a desired state the worker has not reached yet) is
-not drift and is not reported.
+event of source ``reconcile``.
+
+Work the worker has not done yet is not drift: a joiner not added yet, a role not assigned yet,
+a member in Auth0 whose SCIM user still awaits its link (mode ``link``: auto-membership at login
+comes before the hook). The one exception is access we no longer want (``role_not_removed``):
+it is reported even when a removal is queued, since the queue may be stuck on an error.
 """
 
-from collections.abc import Awaitable
-from collections.abc import Callable
 from collections.abc import Collection
 from collections.abc import Iterable
 from collections.abc import Mapping
 from dataclasses import dataclass
 from dataclasses import field
 from dataclasses import replace
-from datetime import datetime
-from datetime import timedelta
-from functools import partial
 from typing import Any
-from typing import TypeVar
 
-from scim_server.auth0_gateway import Auth0Gateway
-from scim_server.auth0_gateway import Auth0NotFound
-from scim_server.auth0_gateway import Auth0Unavailable
 from scim_server.provisioning.desired import DesiredState
 from scim_server.provisioning.planner import AppliedState
-from scim_server.provisioning.worker import Worker
-from scim_server.storage.database import Database
-from scim_server.storage.events import append_event
 from scim_server.storage.link_scan import LinkSnapshot
-from scim_server.storage.link_scan import claim_users
-from scim_server.storage.link_scan import org_links
-from scim_server.storage.links import get_link
-from scim_server.storage.queue import bump
-from scim_server.storage.tables import Organization
 
 UNMANAGED_MEMBER = "unmanaged_member"
 LOST_MEMBER = "lost_member"
@@ -64,13 +53,6 @@ ROLE_NOT_REMOVED = "role_not_removed"
 FOREIGN_ROLE = "foreign_role"
 DUPLICATE_EMAIL = "duplicate_email"
 DELETED_USER = "deleted_user"
-
-SOURCE = "reconcile"
-
-ATTEMPTS = 5
-"""How many times a read Auth0 could not serve (429, 5xx) is tried before reconcile gives up."""
-
-T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -150,59 +132,6 @@ class DriftReport:
             "repaired": list(self.repaired),
             "reconciled": self.reconciled,
         }
-
-
-async def patiently(read: Callable[[], Awaitable[T]]) -> T:
-    """Run a read again when Auth0 could not serve it, up to :data:`ATTEMPTS` times.
-
-    A reconcile of a large organization reads for a long time at the tenant's rate limit; one
-    429 or 503 on the way must not waste it. The gateway's limiter already waits out the pause
-    a 429 asks for before the next call.
-
-    :raises Auth0Unavailable: When every attempt failed.
-    """
-    attempt = 1
-    while True:
-        try:
-            return await read()
-        except Auth0Unavailable:
-            if attempt >= ATTEMPTS:
-                raise
-            attempt += 1
-
-
-async def read_members(
-    gateway: Auth0Gateway, org_id: str, *, progress: Callable[[int], None] | None = None
-) -> dict[str, Member]:
-    """Read every member of an Auth0 organization with its direct roles, page by page.
-
-    A listing Auth0 interrupts (429, 5xx) starts again from the first page: checkpoint
-    cursors are not exposed by the gateway, and a member list must be whole to be compared.
-
-    :param progress: Called with the count read so far after each member (a progress bar).
-    """
-
-    async def listing() -> dict[str, Member]:
-        members: dict[str, Member] = {}
-        async for member in gateway.list_members(org_id, with_roles=True):
-            roles = frozenset(role.name for role in member.roles or ())
-            members[member.user_id] = Member(member.user_id, member.email, roles)
-            if progress is not None:
-                progress(len(members))
-        return members
-
-    return await patiently(listing)
-
-
-async def deleted_users(gateway: Auth0Gateway, user_ids: Iterable[str]) -> frozenset[str]:
-    """Return the user ids among ``user_ids`` that Auth0 answers 404 for (one ``GET`` each)."""
-    gone: set[str] = set()
-    for user_id in user_ids:
-        try:
-            await patiently(partial(gateway.get_user, user_id))
-        except Auth0NotFound:
-            gone.add(user_id)
-    return frozenset(gone)
 
 
 def lookup_candidates(links: Iterable[LinkSnapshot], members: Collection[str]) -> list[str]:
@@ -430,122 +359,6 @@ def as_observed(
     return replace(applied, roles=kept)
 
 
-async def auth0_org_id(gateway: Auth0Gateway, organization: Organization) -> str:
-    """Return the Auth0 id of an organization configured by id (``org_…``) or by name."""
-    if organization.auth0_org.startswith("org_"):
-        return organization.auth0_org
-    return (await gateway.get_organization_by_name(organization.auth0_org)).id
-
-
-async def check_drift(
-    database: Database,
-    gateway: Auth0Gateway,
-    *,
-    organization: Organization,
-    progress: Callable[[int], None] | None = None,
-) -> DriftReport:
-    """Read the organization's members from Auth0 and compare them with our links; no writes.
-
-    The links are read in a short transaction of their own, never held open while Auth0 pages.
-
-    :raises Auth0Error: When Auth0 cannot be read (the organization does not exist, 429, ...).
-    """
-    assert organization.id is not None
-    org_id = await patiently(lambda: auth0_org_id(gateway, organization))
-    async with database.session() as session:
-        links = await org_links(session, org_id=organization.id)
-    members = await read_members(gateway, org_id, progress=progress)
-    deleted = await deleted_users(gateway, lookup_candidates(links, members))
-    return DriftReport(
-        org_key=organization.key,
-        auth0_org_id=org_id,
-        members=len(members),
-        links=len(links),
-        findings=tuple(compare(links, members, deleted=deleted)),
-        observed=members,
-        deleted=deleted,
-    )
-
-
-async def record_drift(
-    database: Database,
-    report: DriftReport,
-    *,
-    organization: Organization,
-    now: datetime,
-    repair: bool,
-    actor: str | None = None,
-) -> DriftReport:
-    """Log every finding; with ``repair``, correct our links and queue their users.
-
-    One transaction: each link to repair is read again under lock and corrected from what
-    Auth0 held (:func:`as_observed`), so a step the worker confirmed meanwhile is kept.
-
-    :return: The report with ``repaired`` filled in.
-    """
-    assert organization.id is not None
-    repaired: list[str] = []
-    async with database.session() as session:
-        for finding in report.findings:
-            await append_event(
-                session,
-                org_id=organization.id,
-                source=SOURCE,
-                actor=actor,
-                kind=f"reconcile.{finding.kind}",
-                outcome="error" if finding.ours else "skipped",
-                summary=finding.summary,
-                at=now,
-                scim_id=finding.scim_id,
-                email=finding.email,
-                auth0_user_id=finding.auth0_user_id,
-                details=finding.to_json(),
-            )
-        for scim_id in report.to_repair if repair else ():
-            link = await get_link(session, org_id=organization.id, scim_id=scim_id, for_update=True)
-            before = AppliedState.from_json(link.applied)
-            user_id = before.auth0_user_id
-            deleted = user_id is not None and user_id in report.deleted
-            member = report.observed.get(user_id) if user_id is not None else None
-            after = as_observed(before, member, deleted=deleted)
-            link.applied = after.to_json()
-            link.auth0_user_id = after.auth0_user_id
-            link.updated_at = now
-            session.add(link)
-            await bump(session, org_id=organization.id, scim_ids=[scim_id], now=now)
-            await append_event(
-                session,
-                org_id=organization.id,
-                source=SOURCE,
-                actor=actor,
-                kind="reconcile.repair",
-                summary=_repair_summary(f for f in report.findings if f.scim_id == scim_id),
-                at=now,
-                scim_id=scim_id,
-                email=link.desired.get("email"),
-                auth0_user_id=user_id,
-                details={"applied_before": before.to_json(), "applied_after": after.to_json()},
-            )
-            repaired.append(scim_id)
-        await append_event(
-            session,
-            org_id=organization.id,
-            source=SOURCE,
-            actor=actor,
-            kind="reconcile.checked",
-            summary=_checked_summary(report, repaired),
-            at=now,
-            details={
-                "members": report.members,
-                "links": report.links,
-                "findings": len(report.findings),
-                "repaired": len(repaired),
-            },
-        )
-        await session.commit()
-    return replace(report, repaired=tuple(repaired))
-
-
 REPAIRS = {
     LOST_MEMBER: "re-add to the organization with its roles",
     ROLE_MISSING: "assign {roles} again",
@@ -555,50 +368,21 @@ REPAIRS = {
 """What the worker will do for each repairable finding, in the repair event's summary."""
 
 
-def _repair_summary(findings: Iterable[Finding]) -> str:
+def repair_summary(findings: Iterable[Finding]) -> str:
     """Say what a repair queued, from the findings of one user.
 
-    >>> _repair_summary([Finding(ROLE_MISSING, "", True, True, roles=("a", "b"))])
+    >>> repair_summary([Finding(ROLE_MISSING, "", True, True, roles=("a", "b"))])
     'repair queued: assign a, b again'
     """
     parts = [REPAIRS[f.kind].format(roles=", ".join(f.roles)) for f in findings if f.repairable]
     return "repair queued: " + "; ".join(parts)
 
 
-def _checked_summary(report: DriftReport, repaired: list[str]) -> str:
+def checked_summary(report: DriftReport, repaired: list[str]) -> str:
+    """Say in one line what a reconcile of an organization read, found and queued."""
     ours = sum(finding.ours for finding in report.findings)
     text = (
         f"reconciled with Auth0: {report.members} members, {report.links} links, "
         f"{len(report.findings)} findings ({ours} ours)"
     )
     return text + (f", {len(repaired)} users queued for repair" if repaired else "")
-
-
-async def run_repairs(
-    worker: Worker,
-    report: DriftReport,
-    *,
-    organization: Organization,
-    now: datetime,
-    lease: timedelta = timedelta(seconds=60),
-) -> DriftReport:
-    """Reconcile the repaired users now, through the worker (rate-limited, checkpointed, logged).
-
-    A user whose task a running worker holds is left to it.
-
-    :return: The report with ``reconciled`` filled in.
-    """
-    assert organization.id is not None
-    async with worker.database.session() as session:
-        tasks = await claim_users(
-            session,
-            org_id=organization.id,
-            scim_ids=report.repaired,
-            worker=worker.name,
-            now=now,
-            lease=lease,
-        )
-        await session.commit()
-    for task in tasks:
-        await worker.reconcile(task)
-    return replace(report, reconciled=len(tasks))

@@ -25,9 +25,9 @@ from scim_server.provisioning.drift import ROLE_MISSING
 from scim_server.provisioning.drift import ROLE_NOT_REMOVED
 from scim_server.provisioning.drift import UNMANAGED_MEMBER
 from scim_server.provisioning.drift import DriftReport
-from scim_server.provisioning.drift import check_drift
-from scim_server.provisioning.drift import record_drift
-from scim_server.provisioning.drift import run_repairs
+from scim_server.provisioning.drift_check import check_drift
+from scim_server.provisioning.drift_check import record_drift
+from scim_server.provisioning.drift_check import run_repairs
 from scim_server.provisioning.effects import Auth0Effects
 from scim_server.provisioning.reconciler import InvitationSettings
 from scim_server.provisioning.reconciler import Reconciler
@@ -443,7 +443,7 @@ async def test_reads_auth0_could_not_serve_are_tried_again(world: World) -> None
 
 async def test_reconcile_gives_up_when_auth0_stays_unavailable(world: World) -> None:
     from scim_server.auth0_gateway import Auth0Unavailable
-    from scim_server.provisioning.drift import ATTEMPTS
+    from scim_server.provisioning.drift_check import ATTEMPTS
 
     world.emulator.faults.fail("organizations.members.list", status=503, times=None)
     world.emulator.calls.clear()
