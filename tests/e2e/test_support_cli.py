@@ -1,0 +1,158 @@
+"""The support commands after an Okta-style lifecycle in sandbox mode (issue 4's must-show).
+
+One ``scim-server serve --sandbox`` (real uvicorn, the Auth0 emulator in its process) takes a
+joiner with a pushed group, a mover and a leaver the way Okta sends them, each step converged in
+the emulator; then the server stops and the support commands run as real subprocesses on the
+same database, as support staff would run them.
+"""
+
+import json
+import time
+from collections.abc import Callable
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+import pytest
+
+from tests.support.server import Cli
+
+pytestmark = pytest.mark.e2e
+
+SCIM = "application/scim+json"
+PATCH_OP = "urn:ietf:params:scim:api:messages:2.0:PatchOp"
+GROUP = "urn:ietf:params:scim:schemas:core:2.0:Group"
+TOKEN_NAME = "okta-prod"
+CONVERGENCE_SECONDS = 15
+
+State = dict[str, Any]
+
+
+@dataclass(frozen=True)
+class Lifecycle:
+    """What the lifecycle left: the command on its database, and the person it provisioned."""
+
+    cli: Cli
+    email: str
+    external_id: str
+    scim_id: str
+    auth0_user_id: str
+
+
+def converge(http: httpx.Client, check: Callable[[State, str], bool], what: str) -> State:
+    """Poll the emulator until ``check(state, acme's Auth0 id)`` holds."""
+    deadline = time.monotonic() + CONVERGENCE_SECONDS
+    while True:
+        state: State = http.get("/__auth0__/__emulator__/state").json()
+        [acme] = [o["id"] for o in state["organizations"].values() if o["name"] == "acme"]
+        if check(state, acme):
+            return state
+        if time.monotonic() > deadline:
+            raise AssertionError(f"not converged within {CONVERGENCE_SECONDS} s: {what}")
+        time.sleep(0.05)
+
+
+def roles_of(email: str) -> Callable[[State, str], list[str] | None]:
+    """Return a reader of a person's roles in acme (``None`` when not a member)."""
+
+    def read(state: State, acme: str) -> list[str] | None:
+        users = [u for u in state["users"].values() if u["email"] == email]
+        if len(users) != 1 or users[0]["user_id"] not in state["members"][acme]:
+            return None
+        granted: list[str] = state["member_roles"][acme].get(users[0]["user_id"], [])
+        return sorted(granted)
+
+    return read
+
+
+def patch(http: httpx.Client, path: str, *operations: dict[str, Any]) -> None:
+    response = http.patch(path, json={"schemas": [PATCH_OP], "Operations": list(operations)})
+    assert response.status_code in (200, 204), response.text
+
+
+@pytest.fixture(scope="module")
+def lifecycle(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lifecycle]:
+    """Joiner with a pushed group, mover, leaver: Okta's calls, through real uvicorn."""
+    database = tmp_path_factory.mktemp("support") / "scim.db"
+    cli = Cli(f"sqlite+aiosqlite:///{database}")
+    email, external_id = "ann@acme.test", "00u1ann"
+    roles = roles_of(email)
+    with cli.serve("--sandbox") as url:
+        token = cli.run("token", "issue", "acme", "--name", TOKEN_NAME).splitlines()[-1]
+        headers = {"Authorization": f"Bearer {token}", "Content-Type": SCIM}
+        with httpx.Client(base_url=url, headers=headers, timeout=10) as http:
+            user = http.post(
+                "/scim/v2/acme/Users",
+                json={
+                    "schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"],
+                    "userName": email,
+                    "externalId": external_id,
+                    "name": {"givenName": "Ann", "familyName": "Lee"},
+                    "emails": [{"value": email, "primary": True, "type": "work"}],
+                    "password": "Okta-Sent-P4ssw0rd!",
+                    "active": True,
+                },
+            )
+            assert user.status_code == 201, user.text
+            ann = user.json()["id"]
+            groups = {}
+            for name in ("org_admin", "org_billing"):
+                made = http.post(
+                    "/scim/v2/acme/Groups", json={"schemas": [GROUP], "displayName": name}
+                )
+                assert made.status_code == 201, made.text
+                groups[name] = made.json()["id"]
+            # Okta's group push: the group is created empty, its members PATCHed in.
+            member = {"op": "add", "path": "members", "value": [{"value": ann}]}
+            patch(http, f"/scim/v2/acme/Groups/{groups['org_admin']}", member)
+            converge(http, lambda s, a: roles(s, a) == ["org_admin", "org_member"], "joiner")
+
+            # Mover: out of one pushed group, into another.
+            leave = {"op": "remove", "path": f'members[value eq "{ann}"]'}
+            patch(http, f"/scim/v2/acme/Groups/{groups['org_admin']}", leave)
+            patch(http, f"/scim/v2/acme/Groups/{groups['org_billing']}", member)
+            converge(http, lambda s, a: roles(s, a) == ["org_billing", "org_member"], "mover")
+
+            # Leaver: Okta deactivates.
+            patch(http, f"/scim/v2/acme/Users/{ann}", {"op": "replace", "value": {"active": False}})
+            state = converge(http, lambda s, a: roles(s, a) is None, "leaver")
+    [auth0_user] = [u for u in state["users"].values() if u["email"] == email]
+    yield Lifecycle(cli, email, external_id, ann, auth0_user["user_id"])
+
+
+def test_log_prints_the_timeline_of_a_person_after_an_okta_lifecycle(
+    lifecycle: Lifecycle,
+) -> None:
+    """``scim-server log acme --user <email>``: who did what, when, why, and what Auth0 did."""
+    printed = lifecycle.cli.run("log", "acme", "--user", lifecycle.email)
+
+    lines = printed.splitlines()
+
+    def first(*words: str) -> int:
+        return next(i for i, line in enumerate(lines) if all(w in line for w in words))
+
+    joined = first("Okta created ann@acme.test: to provision with roles org_member")
+    promoted = first("Okta changed Group 'org_admin': ann@acme.test roles +org_admin")
+    assigned = first("auth0.roles_assigned", "assigned org_admin")
+    moved = first("Okta changed Group 'org_billing': ann@acme.test roles +org_billing")
+    left = first("Okta deactivated ann@acme.test: to deprovision")
+    removed = first("auth0.member_removed")
+    assert joined < promoted < assigned < moved < left < removed
+    assert TOKEN_NAME in lines[joined] and "scim" in lines[joined]
+    assert "org_admin <- okta@1:group-named-like-role" in lines[promoted + 1]
+    assert "worker" in lines[removed] and "ok" in lines[removed]
+    assert "Okta-Sent-P4ssw0rd!" not in printed
+
+
+def test_log_finds_the_same_timeline_by_every_key_of_the_person(lifecycle: Lifecycle) -> None:
+    def timeline(key: str) -> list[dict[str, Any]]:
+        printed = lifecycle.cli.run("log", "acme", "--user", key, "--json")
+        return [json.loads(line) for line in printed.splitlines()]
+
+    by_email = timeline(lifecycle.email)
+    assert len(by_email) >= 8
+    assert {e["scim_id"] for e in by_email} == {lifecycle.scim_id}
+    for key in (lifecycle.scim_id, lifecycle.external_id, lifecycle.auth0_user_id, "ANN@acme.test"):
+        assert timeline(key) == by_email, key
+    assert timeline("nobody@acme.test") == []
