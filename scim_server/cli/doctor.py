@@ -64,7 +64,10 @@ async def examine(settings: Settings, key: str | None) -> "DoctorReport":
     gateway = gateway_from(settings)
     try:
         return await diagnose(
-            gateway, setups, invitation_client_id=settings.auth0_invitation_client_id
+            gateway,
+            setups,
+            invitation_client_id=settings.auth0_invitation_client_id,
+            has_hook_secret=bool(settings.hook_secret),
         )
     finally:
         await gateway.aclose()

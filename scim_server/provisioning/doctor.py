@@ -9,8 +9,9 @@ fails on it in the worker:
   this command reads with (``read:connections``, ``read:organization_connections``);
 - for each organization: the Auth0 organization exists, its connection exists, is enabled for
   it and suits the identity mode (``create`` needs a database or passwordless connection), mode
-  ``invite`` has an application to invite into, and every role its profile and role rules can
-  grant exists in the tenant (the worker resolves role names exactly).
+  ``invite`` has an application to invite into (mode ``link`` a login hook secret, else a
+  warning), and every role its profile and role rules can grant exists in the tenant (the
+  worker resolves role names exactly).
 
 A check that fails makes the command exit 1; a warning does not.
 """
@@ -199,7 +200,11 @@ class _Tenant:
 
 
 async def check_organization(
-    tenant: _Tenant, setup: OrganizationSetup, *, invitation_client_id: str | None
+    tenant: _Tenant,
+    setup: OrganizationSetup,
+    *,
+    invitation_client_id: str | None,
+    has_hook_secret: bool,
 ) -> list[Check]:
     """Check one organization: Auth0 organization, connection, identity mode and roles."""
     organization = setup.organization
@@ -208,6 +213,16 @@ async def check_organization(
     org_id = await _check_exists(tenant.gateway, organization, checks)
     if org_id is not None:
         await _check_connection(tenant, organization, org_id, checks)
+    if organization.identity_mode == "link" and not has_hook_secret:
+        checks.append(
+            Check(
+                key,
+                "login hook",
+                "warn",
+                "mode link without SCIM_HOOK_SECRET: the post-login Action cannot link users at "
+                "their first login; only a lookup by email in the connection will (docs/auth0.md)",
+            )
+        )
     if organization.identity_mode == "invite" and not invitation_client_id:
         checks.append(
             Check(
@@ -323,6 +338,7 @@ async def diagnose(
     setups: Sequence[OrganizationSetup],
     *,
     invitation_client_id: str | None = None,
+    has_hook_secret: bool = False,
 ) -> DoctorReport:
     """Run every check: the credentials first, then each organization (skipped without a token)."""
     checks = await check_credentials(gateway)
@@ -331,6 +347,11 @@ async def diagnose(
     tenant = _Tenant(gateway)
     for setup in setups:
         checks.extend(
-            await check_organization(tenant, setup, invitation_client_id=invitation_client_id)
+            await check_organization(
+                tenant,
+                setup,
+                invitation_client_id=invitation_client_id,
+                has_hook_secret=has_hook_secret,
+            )
         )
     return DoctorReport(tuple(checks))

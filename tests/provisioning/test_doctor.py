@@ -149,6 +149,8 @@ async def test_mode_create_on_an_enterprise_connection(
         emulator, OrganizationSetup(acme(connection="acme-okta", identity_mode="link"), okta)
     )
     assert linked.ok
+    warning = next(c for c in linked.checks if c.name == "login hook")
+    assert warning.status == "warn" and "SCIM_HOOK_SECRET" in warning.message
 
 
 async def test_a_role_the_rules_grant_but_auth0_lacks(
