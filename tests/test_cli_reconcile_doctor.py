@@ -298,13 +298,19 @@ def test_clear_one_line_errors(cli: Cli, auth0: Auth0, database_url: str) -> Non
     name = auth0.new_organization()
     asyncio.run(provision(database_url, auth0, "acme", name))
 
+    assert (
+        cli("org", "add", "ghost", "--auth0-org", "initech", "--connection", DATABASE).exit_code
+        == 0
+    )
     unconfigured = cli("reconcile", "acme", AUTH0_MANAGEMENT_URL=None, AUTH0_CLIENT_ID=None)
     unknown = cli("reconcile", "nope")
+    missing = cli("reconcile", "ghost")
     refused = cli("doctor", AUTH0_CLIENT_SECRET="wrong-secret")
 
     for result, message in [
         (unconfigured, "Set AUTH0_DOMAIN"),
         (unknown, "No organization 'nope'"),
+        (missing, "Auth0: "),
     ]:
         assert result.exit_code == 1, result.output
         assert result.stderr.startswith("Error: ") and message in result.stderr
