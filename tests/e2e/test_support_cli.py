@@ -156,3 +156,118 @@ def test_log_finds_the_same_timeline_by_every_key_of_the_person(lifecycle: Lifec
     for key in (lifecycle.scim_id, lifecycle.external_id, lifecycle.auth0_user_id, "ANN@acme.test"):
         assert timeline(key) == by_email, key
     assert timeline("nobody@acme.test") == []
+
+
+# -- explain (helper B) ------------------------------------------------------------------------
+
+ENGINEERS_RULE = """\
+[[roles]]
+id = "engineers"
+when.group.display_name = "Engineering"
+grant = ["viewer"]
+"""
+
+
+@dataclass(frozen=True)
+class Mover:
+    """A person who joined with pushed groups and moved, still active, under an org rule too."""
+
+    cli: Cli
+    email: str
+    scim_id: str
+
+
+@pytest.fixture(scope="module")
+def mover(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Mover]:
+    """Joiner in org_admin and Engineering (an org rule grants viewer), moved to org_billing."""
+    directory = tmp_path_factory.mktemp("explain")
+    cli = Cli(f"sqlite+aiosqlite:///{directory / 'scim.db'}")
+    rules = directory / "rules.toml"
+    rules.write_text(ENGINEERS_RULE, encoding="utf-8")
+    email = "bob@acme.test"
+    roles = roles_of(email)
+    with cli.serve("--sandbox") as url:
+        cli.run("rules", "import", "acme", str(rules))
+        token = cli.run("token", "issue", "acme", "--name", TOKEN_NAME).splitlines()[-1]
+        headers = {"Authorization": f"Bearer {token}", "Content-Type": SCIM}
+        with httpx.Client(base_url=url, headers=headers, timeout=10) as http:
+            user = http.post(
+                "/scim/v2/acme/Users",
+                json={
+                    "schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"],
+                    "userName": email,
+                    "externalId": "00u2bob",
+                    "name": {"givenName": "Bob", "familyName": "Ray"},
+                    "emails": [{"value": email, "primary": True, "type": "work"}],
+                    "active": True,
+                },
+            )
+            assert user.status_code == 201, user.text
+            bob = user.json()["id"]
+            member = {"op": "add", "path": "members", "value": [{"value": bob}]}
+            groups = {}
+            for name in ("org_admin", "org_billing", "Engineering"):
+                made = http.post(
+                    "/scim/v2/acme/Groups", json={"schemas": [GROUP], "displayName": name}
+                )
+                assert made.status_code == 201, made.text
+                groups[name] = made.json()["id"]
+            for name in ("org_admin", "Engineering"):
+                patch(http, f"/scim/v2/acme/Groups/{groups[name]}", member)
+            joined = ["org_admin", "org_member", "viewer"]
+            converge(http, lambda s, a: roles(s, a) == joined, "joiner")
+            leave = {"op": "remove", "path": f'members[value eq "{bob}"]'}
+            patch(http, f"/scim/v2/acme/Groups/{groups['org_admin']}", leave)
+            patch(http, f"/scim/v2/acme/Groups/{groups['org_billing']}", member)
+            moved = ["org_billing", "org_member", "viewer"]
+            converge(http, lambda s, a: roles(s, a) == moved, "mover")
+            # The worker records what it confirmed just after Auth0 answers: wait for it.
+            deadline = time.monotonic() + CONVERGENCE_SECONDS
+            while "Queued tasks:    0" not in cli.run("status", "acme"):
+                assert time.monotonic() < deadline, "the worker did not settle its task"
+                time.sleep(0.05)
+    yield Mover(cli, email, bob)
+
+
+def test_explain_names_the_rule_behind_each_role(mover: Mover) -> None:
+    """``scim-server explain acme <email>``: each role, the rule that grants it, all applied."""
+    printed = mover.cli.run("explain", "acme", mover.email)
+
+    lines = printed.splitlines()
+
+    def row(role: str) -> str:
+        return next(line for line in lines if line.lstrip("│ ").startswith(f"{role} "))
+
+    assert lines[0].startswith(f"bob@acme.test (SCIM id {mover.scim_id}, externalId 00u2bob")
+    assert "IdP:           active; groups: Engineering, org_billing" in lines
+    assert any(line.startswith("State:         synced, last synced 2") for line in lines)
+    assert "okta@1:group-named-like-role" in row("org_billing")
+    assert "group displayName in [org_admin, org_billing]" in row("org_billing")
+    assert "okta@1:member" in row("org_member")
+    assert "every active user (default)" in row("org_member")
+    assert "org:engineers" in row("viewer")
+    assert "group displayName = Engineering" in row("viewer")
+    assert "Applied:       member, roles org_billing, org_member, viewer" in lines
+    assert "Pending:       nothing queued" in lines
+    assert not any(line.startswith("Next step:") for line in lines)
+
+
+def test_explain_as_json_agrees_with_auth0(mover: Mover) -> None:
+    [found] = json.loads(mover.cli.run("explain", "acme", "00u2bob", "--json"))["matches"]
+
+    desired = {role["role"]: role["because"] for role in found["desired"]["roles"]}
+    assert desired["viewer"] == [
+        {"citation": "org:engineers", "rule": "group displayName = Engineering"}
+    ]
+    assert found["applied"]["roles"] == sorted(desired)
+    assert found["applied"]["owned"] is True
+    assert (found["state"], found["pending"]["steps"]) == ("synced", [])
+
+
+def test_explain_says_why_a_leaver_lost_access(lifecycle: Lifecycle) -> None:
+    printed = lifecycle.cli.run("explain", "acme", lifecycle.email)
+
+    assert "IdP:           inactive; groups: org_billing" in printed
+    assert "Desired:       not a member of Auth0 organization acme (deprovisioned)" in printed
+    assert "Applied:       not a member, roles (none)" in printed
+    assert "Pending:       nothing queued" in printed
