@@ -27,6 +27,7 @@ from scim_server.storage.queue import claim_due
 from scim_server.storage.queue import finish
 from scim_server.storage.queue import reschedule
 from scim_server.storage.rules import replace_rules
+from scim_server.storage.tables import ScimResource
 from tests.support.tenants import Tenant
 from tests.support.tenants import add_tenant
 from tests.web.conftest import app  # noqa: F401
@@ -350,3 +351,34 @@ async def test_a_key_naming_two_users_explains_both(support: Support) -> None:
 
     assert [e.identity.scim_id for e in found] == [first, second["id"]]
     assert [e.desired.email if e.desired else None for e in found] == ["jdoe@acme.test", None]
+
+
+async def test_a_user_without_a_desired_state_is_explained_as_never_provisioned(
+    support: Support,
+) -> None:
+    async with support.database.session() as session:
+        org = await get_organization(session, support.tenant.key)
+        assert org.id is not None
+        session.add(
+            ScimResource(
+                id="legacy-1",
+                org_id=org.id,
+                resource_type="User",
+                document={"userName": "legacy@acme.test"},
+                search_document={},
+                user_name_key="legacy@acme.test",
+            )
+        )
+        await session.commit()
+
+    [explanation] = await support.explain("legacy@acme.test")
+
+    found = explanation.to_json()
+    assert (found["state"], found["desired"], found["applied"]) == (None, None, None)
+    assert found["pending"] == {
+        "queued": False,
+        "due_at": None,
+        "attempts": 0,
+        "last_error": None,
+        "steps": [],
+    }
