@@ -175,7 +175,10 @@ def compare(
             if desired.member and desired.email:
                 awaiting.add(desired.email.casefold())
             continue
-        by_user.setdefault(user_id, link)
+        # Several links may share an Auth0 user (a rehire under a new SCIM id links the old
+        # account): the one still wanting or holding the membership speaks for it.
+        if user_id not in by_user or _abandoned(by_user[user_id]):
+            by_user[user_id] = link
         if desired.email:
             emails.setdefault(desired.email.casefold(), set()).add(user_id)
         if user_id in deleted:

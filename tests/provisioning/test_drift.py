@@ -451,3 +451,15 @@ async def test_reconcile_gives_up_when_auth0_stays_unavailable(world: World) -> 
     with pytest.raises(Auth0Unavailable):
         await world.check()
     assert api_calls(world.emulator).count("organizations.members.list") == ATTEMPTS
+
+
+async def test_a_rehire_under_a_new_scim_id_is_ours_not_a_hand_made_member(world: World) -> None:
+    """The old SCIM user's link is deprovisioned; the new one links the same Auth0 account."""
+    ann = await world.provision("u1", "ann@acme.test", "member")
+    await world.want("u1", "ann@acme.test", member=False)
+    await world.worker.run_until_idle()
+
+    assert await world.provision("u2", "ann@acme.test", "member") == ann
+    report = await world.check()
+
+    assert report.findings == ()
