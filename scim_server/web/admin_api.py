@@ -16,7 +16,6 @@ with a generic 500, never a traceback. Changes (tokens, rules) are logged with w
 
 import json
 import logging
-import uuid
 from collections.abc import Awaitable
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -66,7 +65,9 @@ from scim_server.storage.tokens import revoke_token
 from scim_server.web.admin_auth import AdminAuthenticator
 from scim_server.web.admin_auth import AdminAuthError
 from scim_server.web.admin_auth import Principal
-from scim_server.web.scim import REQUEST_ID_HEADER
+from scim_server.web.logs import REQUEST_ID_HEADER
+from scim_server.web.logs import bind_org
+from scim_server.web.logs import bound_request_id
 from scim_server.web.scim import read_body
 
 log = logging.getLogger("scim_server.web.admin")
@@ -105,6 +106,7 @@ class Call:
             raise ApiError(404, NO_SUCH_ORG) from None
         if not self.principal.may_read(org):
             raise ApiError(404, NO_SUCH_ORG)
+        bind_org(org.key)  # logs and metrics name the organization once the caller may see it
         if manage and not self.principal.may_manage(org):
             raise ApiError(403, f"Not allowed to manage organization {org.key}")
         return org
@@ -163,7 +165,7 @@ class AdminApi:
         """Wrap a handler: authenticate, run it in one session, commit, turn errors into JSON."""
 
         async def serve(request: Request) -> Response:
-            request_id = request.headers.get(REQUEST_ID_HEADER) or uuid.uuid4().hex
+            request_id = bound_request_id(request.headers)
             try:
                 async with self.tenancy.session() as session:
                     principal = await self.authenticator.authenticate(session, request.headers)

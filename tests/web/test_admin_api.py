@@ -12,6 +12,7 @@ from scim_server.storage.database import Database
 from scim_server.storage.operator_tokens import issue_operator_token
 from scim_server.storage.operator_tokens import revoke_operator_token
 from scim_server.storage.organizations import get_organization
+from scim_server.web import admin_api
 from tests.support.tenants import Tenant
 
 pytestmark = pytest.mark.anyio
@@ -333,6 +334,22 @@ async def test_an_unknown_endpoint_answers_json(
     client: httpx.AsyncClient, support: dict[str, str]
 ) -> None:
     assert_error(await client.get(f"{API}/nowhere", headers=support), 404, "No such endpoint")
+
+
+async def test_a_bug_is_a_json_500_with_the_request_id_and_no_detail(
+    client: httpx.AsyncClient, support: dict[str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    async def broken(*args: Any, **kwargs: Any) -> None:
+        raise RuntimeError("internal detail")
+
+    monkeypatch.setattr(admin_api, "queue_status", broken)
+    headers = {**support, "X-Request-Id": "req-42"}
+
+    failed = await client.get(f"{API}/orgs/acme/status", headers=headers)
+
+    assert_error(failed, 500, "Internal server error (request id req-42)")
+    assert "internal detail" not in failed.text
+    assert failed.headers["x-request-id"] == "req-42"
 
 
 def org_requests(key: str) -> list[tuple[str, str, Any]]:
