@@ -5,7 +5,7 @@
 a request is served carries that request's id and, once its token is checked, its
 organization: :class:`RequestMiddleware` binds them in a context variable that the handler's
 filter reads, so no call site has to pass them. The middleware also writes the access log
-(method, path, status, duration_ms, org, request_id) that replaces uvicorn's own, and answers
+(method, path, status, duration_ms, user_agent, org, request_id) that replaces uvicorn's own, and answers
 every response with ``X-Request-Id``. A client's ``X-Request-Id`` is kept when it looks like
 an id, so that a request can be followed from the IdP's logs into ours.
 
@@ -39,6 +39,9 @@ REQUEST_ID_HEADER = "X-Request-Id"
 ACCESS_LOGGER = "scim_server.access"
 PROBE_PATHS = frozenset({"/healthz", "/readyz", "/metrics"})
 """Polled every few seconds by orchestrators and Prometheus: logged at DEBUG only."""
+
+USER_AGENT_LIMIT = 200
+"""Characters of the ``User-Agent`` kept in the access log."""
 
 CHATTY_LOGGERS = ("httpx", "httpcore", "alembic")
 """A line per Auth0 request (``/metrics`` counts them) and per ``/readyz`` schema check."""
@@ -291,6 +294,8 @@ class RequestMiddleware:
                 "path": path,
                 "status": done.status,
                 "duration_ms": duration_ms,
+                # Which client called ("Okta SCIM Client 1.0.0"): support's first question.
+                "user_agent": Headers(scope=done.scope).get("user-agent", "")[:USER_AGENT_LIMIT],
             },
         )
         self.observe(done)

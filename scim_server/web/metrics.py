@@ -20,6 +20,8 @@ from datetime import datetime
 
 from prometheus_client import Counter
 from prometheus_client import Histogram
+from prometheus_client import PlatformCollector
+from prometheus_client import ProcessCollector
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.exposition import choose_encoder
 from prometheus_client.metrics_core import Metric
@@ -176,7 +178,12 @@ class MetricsEndpoint:
 
     def __init__(self, *, database: Database, collectors: Sequence[Collector]) -> None:
         self.database = database
-        self.collectors = list(collectors)
+        # The standard process_* (CPU, memory, file descriptors) and python_info series too.
+        self.collectors = [
+            *collectors,
+            ProcessCollector(registry=None),
+            PlatformCollector(registry=None),
+        ]
 
     async def read_queue(self) -> QueueStatus | None:
         """Read the queue of every organization; ``None`` when the database cannot be read."""

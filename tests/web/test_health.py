@@ -2,6 +2,7 @@
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from pathlib import Path
 
 import anyio
 import httpx
@@ -81,17 +82,22 @@ async def test_readyz_refuses_a_database_at_an_older_revision(database_url: str)
     )
 
 
-def unreachable(database_url: str) -> str:
-    """Return a URL of the same server whose database cannot be opened."""
+def unreadable(database_url: str) -> str:
+    """Return the URL of a database that cannot be read, on the same server.
+
+    On SQLite a file that is not a database: a file that cannot be opened would leave aiosqlite's
+    thread answering after the test's event loop closed.
+    """
     if database_url.startswith("sqlite"):
-        return "sqlite+aiosqlite:////nonexistent-directory/secret-name.db"
+        Path(database_url.split(":///", 1)[1]).write_bytes(b"secret, not a database" * 100)
+        return database_url
     return database_url.rsplit("/", 1)[0] + "/secret_name_missing"
 
 
-async def test_readyz_reports_an_unreachable_database_without_naming_it(
+async def test_readyz_reports_an_unreadable_database_without_naming_it(
     database_url: str,
 ) -> None:
-    async with served(unreachable(database_url)) as (client, _):
+    async with served(unreadable(database_url)) as (client, _):
         response = await client.get("/readyz")
         alive = await client.get("/healthz")
 
@@ -100,4 +106,5 @@ async def test_readyz_reports_an_unreachable_database_without_naming_it(
     assert body["status"] == "unavailable"
     assert body["reason"].startswith("database unreachable (")
     assert "secret" not in response.text and "127.0.0.1" not in response.text
+    assert "test.db" not in response.text
     assert alive.status_code == 200

@@ -9,8 +9,15 @@ from typing import Any
 
 import httpx
 import pytest
+from starlette.applications import Starlette
+from starlette.middleware import Middleware
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
 
 from scim_server.storage.resources import SqlScimStorage
+from scim_server.web.logs import Completed
+from scim_server.web.logs import RequestMiddleware
 from scim_server.web.logs import logging_config
 from tests.support.tenants import Tenant
 
@@ -73,7 +80,7 @@ async def test_the_access_log_is_one_json_object_per_request_with_its_id_and_org
     response = await client.post(
         f"{acme.base}/Users",
         json=new_user("ada@acme.example"),
-        headers={**acme.headers, "X-Request-Id": "req-7"},
+        headers={**acme.headers, "X-Request-Id": "req-7", "User-Agent": "Okta SCIM Client 1.0.0"},
     )
 
     assert response.headers["x-request-id"] == "req-7"
@@ -87,6 +94,7 @@ async def test_the_access_log_is_one_json_object_per_request_with_its_id_and_org
         "request_id": "req-7",
         "org": "acme",
     }
+    assert access["user_agent"] == "Okta SCIM Client 1.0.0"
     assert isinstance(access["duration_ms"], float) and access["duration_ms"] >= 0
     assert access["time"].endswith("Z")
 
@@ -183,3 +191,25 @@ def test_libraries_that_log_every_call_speak_only_from_warning_up(logs: Captured
     logging.getLogger("httpx").warning("connection pool full")
 
     assert [line["message"] for line in logs.where(logger="httpx")] == ["connection pool full"]
+
+
+async def test_a_request_that_raises_is_logged_as_a_500_and_the_error_goes_on(
+    logs: Captured,
+) -> None:
+    observed: list[Completed] = []
+
+    async def broken(request: Request) -> Response:
+        raise RuntimeError("a bug")
+
+    app = Starlette(
+        routes=[Route("/broken", broken)],
+        middleware=[Middleware(RequestMiddleware, observe=observed.append)],
+    )
+    transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
+    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
+        response = await client.get("/broken", headers={"X-Request-Id": "req-500"})
+
+    assert response.status_code == 500  # Starlette's own error page, outside our middleware
+    (access,) = logs.where(logger="scim_server.access")
+    assert access["status"] == 500 and access["request_id"] == "req-500"
+    assert [(done.status, done.context.request_id) for done in observed] == [(500, "req-500")]

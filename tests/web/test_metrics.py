@@ -271,3 +271,10 @@ async def test_a_scraper_asking_for_openmetrics_gets_it(client: httpx.AsyncClien
     assert response.headers["content-type"].startswith("application/openmetrics-text")
     assert response.text.endswith("# EOF\n")
     assert "scim_server_database_up 1" in response.text
+
+
+async def test_the_process_metrics_are_exported_too(client: httpx.AsyncClient) -> None:
+    exposition = await scrape(client)
+
+    assert value(exposition, "process_resident_memory_bytes") is not None  # Linux /proc
+    assert "python_info" in exposition
