@@ -5,9 +5,9 @@
 a request is served carries that request's id and, once its token is checked, its
 organization: :class:`RequestMiddleware` binds them in a context variable that the handler's
 filter reads, so no call site has to pass them. The middleware also writes the access log
-(method, path, status, duration_ms, user_agent, org, request_id) that replaces uvicorn's own, and answers
-every response with ``X-Request-Id``. A client's ``X-Request-Id`` is kept when it looks like
-an id, so that a request can be followed from the IdP's logs into ours.
+(method, path, status, duration_ms, user_agent, org, request_id) that replaces uvicorn's own,
+and answers every response with ``X-Request-Id``. A client's ``X-Request-Id`` is kept when it
+looks like an id, so that a request can be followed from the IdP's logs into ours.
 
 Secrets never reach the logs: nothing here logs headers, bodies or query strings, and the
 formatters still mask anything shaped like a bearer token, a SCIM or operator token, a JWT or
