@@ -100,22 +100,47 @@ def serve(settings: Settings, host: str, port: int, sandbox: bool) -> None:
 
 
 @main.command()
+@click.option(
+    "--metrics-port",
+    type=click.IntRange(1, 65535),
+    help="Serve this worker's Prometheus metrics (Auth0 calls, retries) on this port.",
+)
+@click.option(
+    "--metrics-host", default="127.0.0.1", show_default=True, help="Interface of the metrics."
+)
 @click.pass_obj
-def worker(settings: Settings) -> None:
+def worker(settings: Settings, metrics_port: int | None, metrics_host: str) -> None:
     """Reconcile queued provisioning work into Auth0 until interrupted (beside `serve`)."""
     from scim_server.provisioning.runtime import build_worker
     from scim_server.provisioning.runtime import gateway_from
     from scim_server.storage.database import Database
     from scim_server.web.logs import logging_config
+    from scim_server.web.metrics import collectors_of
+    from scim_server.web.metrics import serve_process_metrics
 
     with reported_errors():
         gateway = gateway_from(settings)
 
     async def work() -> None:
         database = Database.open(settings.database_url)
+        stop_metrics = None
         try:
-            await build_worker(settings, database, gateway).run()
+            process = build_worker(settings, database, gateway)
+            if metrics_port is not None:
+                collectors = collectors_of(gateway=gateway, worker=process)
+                try:
+                    stop_metrics = serve_process_metrics(
+                        host=metrics_host, port=metrics_port, collectors=collectors
+                    )
+                except OSError as error:
+                    where = f"{metrics_host}:{metrics_port}"
+                    raise click.ClickException(
+                        f"Cannot serve metrics on {where}: {error.strerror or error}"
+                    ) from None
+            await process.run()
         finally:
+            if stop_metrics is not None:
+                stop_metrics()
             await gateway.aclose()
             await database.close()
 

@@ -13,6 +13,7 @@ organization keys are labels).
 """
 
 import logging
+from collections.abc import Callable
 from collections.abc import Iterable
 from collections.abc import Sequence
 from datetime import UTC
@@ -22,6 +23,7 @@ from prometheus_client import Counter
 from prometheus_client import Histogram
 from prometheus_client import PlatformCollector
 from prometheus_client import ProcessCollector
+from prometheus_client import start_http_server
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.exposition import choose_encoder
 from prometheus_client.metrics_core import Metric
@@ -203,3 +205,28 @@ class MetricsEndpoint:
     def route(self) -> Route:
         """Return the route of the endpoint."""
         return Route("/metrics", self.serve, methods=["GET"])
+
+
+def serve_process_metrics(
+    *, host: str, port: int, collectors: Sequence[Collector]
+) -> Callable[[], None]:
+    """Serve collectors (and the process series) at ``http://host:port/`` from a thread.
+
+    For ``scim-server worker``, which serves no HTTP of its own: its Auth0 and retry counters.
+    The queue gauges are not here (they read the database asynchronously): any ``serve``
+    reports them for the shared queue.
+
+    :raises OSError: When the port cannot be listened on.
+    :return: The function that stops serving.
+    """
+    everything = Scrape(
+        [*collectors, ProcessCollector(registry=None), PlatformCollector(registry=None)]
+    )
+    server, thread = start_http_server(port, addr=host, registry=everything)
+
+    def stop() -> None:
+        server.shutdown()
+        server.server_close()
+        thread.join()
+
+    return stop

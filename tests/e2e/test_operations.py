@@ -1,6 +1,7 @@
 """``scim-server serve`` as operators run it: probes, a Prometheus scrape, JSON logs without secrets."""
 
 import json
+import socket
 import subprocess
 import sys
 import time
@@ -99,3 +100,59 @@ def test_serve_answers_probes_scrapes_and_logs_json_without_secrets(tmp_path: Pa
     everything = json.dumps(lines)
     assert token not in everything and token[5:] not in everything
     assert PASSWORD not in everything
+
+
+def worker_command(cli: Cli, port: int) -> tuple[list[str], dict[str, str]]:
+    """``scim-server worker --metrics-port``, with Auth0 credentials it never needs to use."""
+    env = {
+        **cli.env,
+        "AUTH0_MANAGEMENT_URL": "http://127.0.0.1:9",
+        "AUTH0_CLIENT_ID": "id",
+        "AUTH0_CLIENT_SECRET": "not-used",
+    }
+    command = [sys.executable, "-m", "scim_server", "worker", "--metrics-port", str(port)]
+    return command, env
+
+
+def test_a_worker_alone_serves_its_metrics_on_its_own_port(tmp_path: Path) -> None:
+    cli = Cli(f"sqlite+aiosqlite:///{tmp_path / 'worker.db'}")
+    cli.run("migrate")
+    port = free_port()
+    command, env = worker_command(cli, port)
+    with (tmp_path / "worker.log").open("w+") as log:
+        worker = subprocess.Popen(command, env=env, stdout=log, stderr=log, text=True)
+        try:
+            deadline = time.monotonic() + 30
+            while True:
+                assert worker.poll() is None, log.read()
+                try:
+                    scraped = httpx.get(f"http://127.0.0.1:{port}/metrics", timeout=1)
+                    break
+                except httpx.TransportError:
+                    assert time.monotonic() < deadline, "no metrics within 30 s"
+                    time.sleep(0.1)
+        finally:
+            worker.terminate()
+            worker.wait(timeout=15)
+
+    assert scraped.status_code == 200
+    assert samples(scraped.text, "scim_server_sync_retries_total") == {
+        frozenset({("reason", reason)}): 0.0 for reason in ("unavailable", "refused", "internal")
+    }
+    assert "# TYPE scim_server_auth0_requests_total counter" in scraped.text
+    assert samples(scraped.text, "process_open_fds")
+
+
+def test_a_worker_whose_metrics_port_is_taken_says_so_in_one_line(tmp_path: Path) -> None:
+    cli = Cli(f"sqlite+aiosqlite:///{tmp_path / 'worker.db'}")
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        command, env = worker_command(cli, port)
+        done = subprocess.run(command, env=env, capture_output=True, text=True, timeout=60)
+
+    assert done.returncode == 1
+    assert done.stderr.strip().splitlines()[-1] == (
+        f"Error: Cannot serve metrics on 127.0.0.1:{port}: Address already in use"
+    )
