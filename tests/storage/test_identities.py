@@ -7,19 +7,25 @@ from typing import Any
 
 import pytest
 from scim2_server.utils import load_default_provider
+from sqlalchemy import insert
+from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from scim_server.storage.database import Database
 from scim_server.storage.engine import create_sessionmaker
 from scim_server.storage.identities import KnownIdentity
 from scim_server.storage.identities import find_identities
+from scim_server.storage.identities import users_known_by
 from scim_server.storage.resources import SqlScimStorage
 from scim_server.storage.tables import IdentityLink
+from scim_server.storage.tables import ScimResource
 from tests.support.databases import add_organization
 
 pytestmark = pytest.mark.anyio
 
 PROVIDER = load_default_provider()
+USER_ONLY = "((resource_type)::text = 'User'::text))"
+"""The end of a PostgreSQL index condition that selects every user of an organization."""
 USER_TYPE = PROVIDER.resource_types[0]
 
 
@@ -121,3 +127,75 @@ async def test_another_organizations_user_is_never_found(directory: Directory) -
     for key in (theirs, "00uJD", "jdoe", "jdoe@acme.test", "auth0|jd"):
         assert await directory.find(directory.acme, key) == []
     assert len(await directory.find(directory.globex, "auth0|jd")) == 1
+
+
+async def seed_users(directory: Directory, people: int) -> None:
+    """Store users and their links as rows (as the storage writes them), then ANALYZE."""
+    async with directory.database.session() as session:
+        for org, count in ((directory.acme, people), (directory.globex, people // 2)):
+            await session.execute(
+                insert(ScimResource),
+                [
+                    {
+                        "id": f"{org}-{n:08d}",
+                        "org_id": org,
+                        "resource_type": "User",
+                        "document": {"userName": f"user{n}"},
+                        "search_document": {},
+                        "user_name_key": f"user{n}",
+                        "external_id": f"00u{n}",
+                        "email_key": f"user{n}@acme.test",
+                    }
+                    for n in range(count)
+                ],
+            )
+            await session.execute(
+                insert(IdentityLink),
+                [
+                    {
+                        "org_id": org,
+                        "scim_id": f"{org}-{n:08d}",
+                        "auth0_user_id": f"auth0|{org}-{n}",
+                        "desired": {},
+                        "applied": {},
+                    }
+                    for n in range(count)
+                ],
+            )
+        await session.commit()
+    async with directory.database.engine.connect() as connection:
+        await connection.execute(text("ANALYZE"))
+        await connection.commit()
+
+
+@pytest.mark.parametrize("key", ["SCIM_ID", "00u17", "USER17", "User17@Acme.test", "auth0|A-17"])
+async def test_every_key_is_an_index_search_never_a_scan_of_the_users(
+    directory: Directory, key: str
+) -> None:
+    """EXPLAIN: one index search per key, never a walk over the organization's users."""
+    await seed_users(directory, 2_000)
+    key = key.replace("SCIM_ID", f"{directory.acme}-00000017").replace("A-", f"{directory.acme}-")
+
+    async with directory.database.session() as session:
+        connection = await session.connection()
+        sql = users_known_by(org_id=directory.acme, key=key).compile(
+            dialect=connection.dialect, compile_kwargs={"literal_binds": True}
+        )
+        if connection.dialect.name == "sqlite":
+            rows = await connection.exec_driver_sql(f"EXPLAIN QUERY PLAN {sql}")
+            plan = "\n".join(str(row[-1]) for row in rows)
+        else:
+            rows = await connection.exec_driver_sql(f"EXPLAIN {sql}")
+            plan = "\n".join(str(row[0]) for row in rows)
+        [found] = await find_identities(session, org_id=directory.acme, key=key)
+
+    assert found.user_name == "user17"
+    walks = [
+        line
+        for line in plan.splitlines()
+        if line.strip().startswith("SCAN")
+        or "Seq Scan" in line
+        or line.rstrip().endswith("(org_id=? AND resource_type=?)")
+        or line.strip() == f"Index Cond: ((org_id = {directory.acme}) AND {USER_ONLY}"
+    ]
+    assert walks == [], plan
