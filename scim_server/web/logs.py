@@ -46,6 +46,10 @@ USER_AGENT_LIMIT = 200
 CHATTY_LOGGERS = ("httpx", "httpcore", "alembic")
 """A line per Auth0 request (``/metrics`` counts them) and per ``/readyz`` schema check."""
 
+UVICORN_LOGGERS = ("uvicorn", "uvicorn.error", "uvicorn.access")
+"""Loggers uvicorn's default configuration gives handlers and levels of their own and stops
+from propagating: reset here, so their records reach our one handler whoever configured first."""
+
 _CLIENT_REQUEST_ID = re.compile(r"[A-Za-z0-9._:-]{1,128}")
 
 
@@ -225,7 +229,13 @@ def logging_config(
             }
         },
         "root": {"handlers": ["stream"], "level": level.upper()},
-        "loggers": {name: {"level": quiet} for name in CHATTY_LOGGERS},
+        "loggers": {
+            **{name: {"level": quiet} for name in CHATTY_LOGGERS},
+            **{
+                name: {"level": "NOTSET", "handlers": [], "propagate": True}
+                for name in UVICORN_LOGGERS
+            },
+        },
     }
 
 
