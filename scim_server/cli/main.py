@@ -29,6 +29,7 @@ from scim_server.config import Settings
 from scim_server.mapping.profile import MappingProfile
 from scim_server.mapping.profile import load_profiles
 from scim_server.storage.migrate import migrate as migrate_database
+from scim_server.storage.operator_tokens import issue_operator_token
 from scim_server.storage.organizations import IDENTITY_MODES
 from scim_server.storage.organizations import OrganizationError
 from scim_server.storage.organizations import create_organization
@@ -200,7 +201,7 @@ def start_sandbox(settings: Settings, url: str) -> tuple[Settings, Any, Any]:
     with database_errors():
         migrate_database(settings.database_url)
 
-    async def prepare() -> str:
+    async def prepare() -> tuple[str, str]:
         async with open_session(settings.database_url) as session:
             try:
                 organization = await get_organization(session, SANDBOX_ORG)
@@ -215,13 +216,23 @@ def start_sandbox(settings: Settings, url: str) -> tuple[Settings, Any, Any]:
                     display_name="Acme Corp (sandbox)",
                 )
             _, token = await issue_token(session, org=organization, name="sandbox", expires_in=None)
-            return token
+            _, operator = await issue_operator_token(
+                session, org=None, name="sandbox", expires_in=None
+            )
+            return token, operator
 
-    token = asyncio.run(prepare())
+    token, operator = asyncio.run(prepare())
     roles = ", ".join(sorted(demo_roles | set(profile_roles)))
     click.echo(f"Sandbox: Auth0 emulator in this process (roles: {roles}).")
     click.echo(f"Database: {settings.database_url}")
     click.echo(f"Emulator state: {url}{SANDBOX_PATH}/__emulator__/state")
+    click.echo(f"Admin page: {url}/admin/ (operator token: {operator})")
+    click.echo(
+        "Support commands (log, explain, status, reconcile, doctor) on this sandbox, from another "
+        f"shell: export SCIM_DATABASE_URL={settings.database_url} "
+        f"AUTH0_MANAGEMENT_URL={url}{SANDBOX_PATH} AUTH0_CLIENT_ID={SANDBOX_CLIENT_ID} "
+        f"AUTH0_CLIENT_SECRET={secret}"
+    )
     click.echo(f"SCIM base URL: {url}/scim/v2/{SANDBOX_ORG}")
     click.echo(f"Token: {token}")
     return settings, gateway, emulator

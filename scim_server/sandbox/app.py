@@ -59,9 +59,16 @@ async def _read_body(request: Request) -> Any:
 
 
 def _raw_path(request: Request) -> str:
+    """Return the path as sent (ids keep their escapes), below the mount point if mounted.
+
+    ``serve --sandbox`` mounts the emulator at ``/__auth0__``, where the support commands reach
+    it over HTTP; the raw path still carries that prefix.
+    """
     raw = request.scope.get("raw_path")
     # httpx's ASGITransport passes the query string in raw_path; uvicorn does not.
-    return raw.decode("latin-1").split("?", 1)[0] if raw else str(request.scope["path"])
+    path = raw.decode("latin-1").split("?", 1)[0] if raw else str(request.scope["path"])
+    mount = str(request.scope.get("root_path", "")).rstrip("/")
+    return path[len(mount) :] if mount and path.startswith(mount + "/") else path
 
 
 class Emulator:

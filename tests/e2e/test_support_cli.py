@@ -271,3 +271,95 @@ def test_explain_says_why_a_leaver_lost_access(lifecycle: Lifecycle) -> None:
     assert "Desired:       not a member of Auth0 organization acme (deprovisioned)" in printed
     assert "Applied:       not a member, roles (none)" in printed
     assert "Pending:       nothing queued" in printed
+
+
+# -- reconcile and doctor against the sandbox's own emulator -------------------------------------
+
+
+def test_reconcile_and_doctor_reach_the_sandbox_emulator_it_prints(
+    tmp_path: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``serve --sandbox`` prints the settings the support commands need to reach its emulator.
+
+    A member added by hand and a role removed by hand are found; ``--repair`` restores the
+    role without touching the hand-made member.
+    """
+    cli = Cli(f"sqlite+aiosqlite:///{tmp_path / 'scim.db'}")
+    email = "cy@acme.test"
+    roles = roles_of(email)
+    with (
+        (tmp_path / "serve.log").open("w+") as output,
+        cli.serve("--sandbox", output=output) as url,
+    ):
+        output.seek(0)
+        printed = output.read()
+        [exports] = [line for line in printed.splitlines() if "export " in line]
+        settings = dict(pair.partition("=")[::2] for pair in exports.split("export ")[1].split())
+        for name, value in settings.items():
+            monkeypatch.setenv(name, value)
+        token = cli.run("token", "issue", "acme").splitlines()[-1]
+        headers = {"Authorization": f"Bearer {token}", "Content-Type": SCIM}
+        with httpx.Client(base_url=url, headers=headers, timeout=10) as http:
+            user = http.post(
+                "/scim/v2/acme/Users",
+                json={"userName": email, "emails": [{"value": email, "primary": True}]},
+            )
+            assert user.status_code == 201, user.text
+            group = http.post(
+                "/scim/v2/acme/Groups", json={"schemas": [GROUP], "displayName": "org_admin"}
+            )
+            member = {"op": "add", "path": "members", "value": [{"value": user.json()["id"]}]}
+            patch(http, f"/scim/v2/acme/Groups/{group.json()['id']}", member)
+            state = converge(
+                http, lambda s, a: roles(s, a) == ["org_admin", "org_member"], "joiner"
+            )
+        assert "All checks passed." in cli.run("doctor", "acme")
+
+        management = settings["AUTH0_MANAGEMENT_URL"]
+        grant = httpx.post(
+            f"{management}/oauth/token",
+            json={
+                "grant_type": "client_credentials",
+                "client_id": settings["AUTH0_CLIENT_ID"],
+                "client_secret": settings["AUTH0_CLIENT_SECRET"],
+                "audience": f"{management}/api/v2/",
+            },
+        ).json()
+        auth0 = httpx.Client(
+            base_url=f"{management}/api/v2",
+            headers={"Authorization": f"Bearer {grant['access_token']}"},
+            timeout=10,
+        )
+        [acme] = [o["id"] for o in state["organizations"].values() if o["name"] == "acme"]
+        [cy] = [u["user_id"] for u in state["users"].values() if u["email"] == email]
+        hand = auth0.post(
+            "/users",
+            json={
+                "email": "hand@acme.test",
+                "connection": "Username-Password-Authentication",
+                "password": "Hand-Made-Pw-1234!",
+            },
+        ).json()["user_id"]
+        assert (
+            auth0.post(f"/organizations/{acme}/members", json={"members": [hand]}).status_code
+            == 204
+        )
+        [admin] = auth0.get("/roles", params={"name_filter": "org_admin"}).json()
+        removed = auth0.request(
+            "DELETE", f"/organizations/{acme}/members/{cy}/roles", json={"roles": [admin["id"]]}
+        )
+        assert removed.status_code == 204
+
+        found = json.loads(cli.run("reconcile", "acme", "--json"))["findings"]
+        assert {(f["kind"], f["auth0_user_id"], f["ours"]) for f in found} == {
+            ("role_missing", cy, True),
+            ("unmanaged_member", hand, False),
+        }
+        json.loads(cli.run("reconcile", "acme", "--repair", "--json"))
+        members = {m["user_id"] for m in auth0.get(f"/organizations/{acme}/members").json()}
+        restored = {
+            r["name"] for r in auth0.get(f"/organizations/{acme}/members/{cy}/roles").json()
+        }
+        auth0.close()
+    assert members == {cy, hand}
+    assert restored == {"org_admin", "org_member"}

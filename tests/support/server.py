@@ -8,6 +8,7 @@ import tempfile
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from contextlib import nullcontext
 from dataclasses import dataclass
 from typing import IO
 
@@ -47,11 +48,14 @@ class Cli:
         return done.stdout
 
     @contextmanager
-    def serve(self, *arguments: str) -> Iterator[str]:
-        """Run ``scim-server serve`` on a free port; yield its URL once it answers."""
+    def serve(self, *arguments: str, output: IO[str] | None = None) -> Iterator[str]:
+        """Run ``scim-server serve`` on a free port; yield its URL once it answers.
+
+        :param output: Where the server's output goes, for a test that reads what it printed.
+        """
         port = free_port()
         # The log goes to a file: a pipe nobody reads would fill up and block the server.
-        with tempfile.TemporaryFile("w+") as log:
+        with tempfile.TemporaryFile("w+") if output is None else nullcontext(output) as log:
             process = subprocess.Popen(
                 [sys.executable, "-m", "scim_server", "serve", "--port", str(port), *arguments],
                 env=self.env,
