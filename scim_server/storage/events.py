@@ -25,7 +25,7 @@ from sqlmodel import select
 from scim_server.storage.tables import MappingEvent
 from scim_server.storage.tables import Organization
 
-SOURCES = frozenset({"scim", "worker", "hook", "reconcile", "cli"})
+SOURCES = frozenset({"scim", "worker", "hook", "reconcile", "cli", "admin"})
 OUTCOMES = frozenset({"ok", "error", "skipped"})
 
 
@@ -60,7 +60,7 @@ async def append_event(
 ) -> MappingEvent:
     """Append one event to the log, in the caller's transaction (flushed with the next query).
 
-    :param source: ``scim``, ``worker``, ``hook``, ``reconcile`` or ``cli``.
+    :param source: ``scim``, ``worker``, ``hook``, ``reconcile``, ``cli`` or ``admin`` (the admin API).
     :param kind: What happened, dotted, such as ``user.created`` or ``auth0.add_member``.
     :param summary: One line for people.
     :param user_name: Stored case-folded, as ``email`` is.

@@ -300,7 +300,7 @@ class MappingEvent(SQLModel, table=True):
     )
     request_id: str | None = None
     source: str
-    """``scim``, ``worker``, ``hook``, ``reconcile`` or ``cli``."""
+    """``scim``, ``worker``, ``hook``, ``reconcile``, ``cli`` or ``admin`` (the admin API)."""
     actor: str | None = None
     kind: str
     outcome: str = "ok"

@@ -295,9 +295,8 @@ class AdminApi:
             scim_ids=await live_user_ids(call.session, org_id=org.id),
             cause="Role rules replaced through the admin API",
             now=datetime.now(UTC),
-            # The mapping log's sources are a closed set (DESIGN §8): an operator's change is "cli".
-            source="cli",
-            actor=f"{call.principal.name} (admin API)",
+            source="admin",
+            actor=call.principal.name,
         )
         await call.session.commit()
         log.info("%s replaced the %d role rules of %s", call.principal.name, len(imported), org.key)

@@ -246,7 +246,7 @@ async def test_replacing_the_rules_recomputes_desired_roles_and_is_logged(
     assert "admins" not in explained.text
     events = await client.get(f"{API}/orgs/acme/events?user={EMAIL}", headers=acme_admin)
     assert any(
-        event["source"] == "cli" and event["actor"] == "acme admin (admin API)"
+        event["source"] == "admin" and event["actor"] == "acme admin"
         for event in events.json()["events"]
     )
 
