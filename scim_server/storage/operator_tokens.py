@@ -24,14 +24,13 @@ from scim_server.storage.organizations import OrganizationError
 from scim_server.storage.tables import OperatorToken
 from scim_server.storage.tables import Organization
 from scim_server.storage.tables import utcnow
-from scim_server.storage.tokens import LAST_USED_RESOLUTION
 from scim_server.storage.tokens import hash_token
+from scim_server.storage.tokens import is_token_active
+from scim_server.storage.tokens import mint
+from scim_server.storage.tokens import note_use
 
 OPERATOR_TOKEN_PREFIX = "scimop_"
 """Marks operator tokens, so that secret scanners, people and the admin API tell them apart."""
-
-DISPLAY_PREFIX_LENGTH = len(OPERATOR_TOKEN_PREFIX) + 5
-"""Characters kept in clear to tell tokens apart; 5 random characters reveal 30 bits."""
 
 
 class OperatorTokenNotFound(OrganizationError, LookupError):
@@ -48,9 +47,7 @@ class IssuedOperatorToken:
 
     def is_active(self, *, now: datetime) -> bool:
         """Tell whether the token is neither revoked nor expired at ``now`` (timezone-aware)."""
-        if self.token.revoked_at is not None:
-            return False
-        return self.token.expires_at is None or now < self.token.expires_at
+        return is_token_active(self.token, now=now)
 
 
 async def issue_operator_token(
@@ -68,26 +65,17 @@ async def issue_operator_token(
     :raises OrganizationError: When the name is empty, the lifetime is not positive or the
         organization is not saved.
     """
-    if not name.strip():
-        raise OrganizationError("The token name must not be empty")
-    if expires_in is not None and expires_in <= timedelta(0):
-        raise OrganizationError("A token's lifetime must be positive")
     if org is not None and org.id is None:
         raise OrganizationError(f"Organization {org.key!r} is not saved yet")
-    secret = OPERATOR_TOKEN_PREFIX + secrets.token_urlsafe(32)
-    issued_at = utcnow()
+    minted = mint(OPERATOR_TOKEN_PREFIX, name=name, expires_in=expires_in)
     record = OperatorToken(
         id="op_" + secrets.token_hex(6),
         org_id=None if org is None else org.id,
-        name=name.strip(),
-        sha256=hash_token(secret),
-        prefix=secret[:DISPLAY_PREFIX_LENGTH],
-        created_at=issued_at,
-        expires_at=None if expires_in is None else issued_at + expires_in,
+        **minted.columns(),
     )
     session.add(record)
     await session.flush()
-    return IssuedOperatorToken(record, None if org is None else org.key), secret
+    return IssuedOperatorToken(record, None if org is None else org.key), minted.secret
 
 
 async def list_operator_tokens(session: AsyncSession) -> Sequence[IssuedOperatorToken]:
@@ -131,7 +119,7 @@ async def authenticate_operator(
     - the token is looked up by its SHA-256 and the digest found is compared again with
       :func:`hmac.compare_digest`; the secret itself is never compared nor stored;
     - an unknown, revoked or expired token gives ``None``, so a caller cannot tell them apart;
-    - ``last_used_at`` moves to ``now`` when older than :data:`LAST_USED_RESOLUTION`; the
+    - ``last_used_at`` moves as :func:`~scim_server.storage.tokens.note_use` says; the
       caller commits.
 
     :param now: The current time, timezone-aware.
@@ -149,8 +137,6 @@ async def authenticate_operator(
     issued = IssuedOperatorToken(row[0], row[1])
     if not hmac.compare_digest(issued.token.sha256, digest) or not issued.is_active(now=now):
         return None
-    last_used = issued.token.last_used_at
-    if last_used is None or now - last_used >= LAST_USED_RESOLUTION:
-        issued.token.last_used_at = now
+    if note_use(issued.token, now=now):
         await session.flush()
     return issued

@@ -14,12 +14,14 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from datetime import timedelta
+from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 from sqlmodel import select
 
 from scim_server.storage.organizations import OrganizationError
+from scim_server.storage.tables import OperatorToken
 from scim_server.storage.tables import Organization
 from scim_server.storage.tables import ScimToken
 from scim_server.storage.tables import utcnow
@@ -27,8 +29,8 @@ from scim_server.storage.tables import utcnow
 TOKEN_PREFIX = "scim_"
 """Marks our tokens, so that secret scanners and people can recognise a leaked one."""
 
-DISPLAY_PREFIX_LENGTH = len(TOKEN_PREFIX) + 5
-"""Characters of a token kept in clear to tell tokens apart; 5 random characters reveal 30 bits."""
+DISPLAY_RANDOM_CHARS = 5
+"""Random characters of a token kept in clear, after its prefix, to tell tokens apart (30 bits)."""
 
 LAST_USED_RESOLUTION = timedelta(minutes=1)
 """``last_used_at`` is written at most this often per token, not on every request."""
@@ -55,11 +57,63 @@ def hash_token(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-def is_token_active(token: ScimToken, *, now: datetime) -> bool:
+def is_token_active(token: ScimToken | OperatorToken, *, now: datetime) -> bool:
     """Tell whether a token is neither revoked nor expired at ``now`` (timezone-aware)."""
     if token.revoked_at is not None:
         return False
     return token.expires_at is None or now < token.expires_at
+
+
+@dataclass(frozen=True)
+class Minted:
+    """A new token: its secret, shown once, and what a token table keeps of it."""
+
+    secret: str
+    name: str
+    prefix: str
+    created_at: datetime
+    expires_at: datetime | None
+
+    def columns(self) -> dict[str, Any]:
+        """Return the values of the columns SCIM and operator tokens share."""
+        return {
+            "name": self.name,
+            "sha256": hash_token(self.secret),
+            "prefix": self.prefix,
+            "created_at": self.created_at,
+            "expires_at": self.expires_at,
+        }
+
+
+def mint(prefix: str, *, name: str, expires_in: timedelta | None) -> Minted:
+    """Make the secret of a new SCIM or operator token (``prefix`` tells the kinds apart).
+
+    :raises OrganizationError: When the name is empty or the lifetime is not positive.
+    """
+    if not name.strip():
+        raise OrganizationError("The token name must not be empty")
+    if expires_in is not None and expires_in <= timedelta(0):
+        raise OrganizationError("A token's lifetime must be positive")
+    secret = prefix + secrets.token_urlsafe(32)
+    issued_at = utcnow()
+    return Minted(
+        secret=secret,
+        name=name.strip(),
+        prefix=secret[: len(prefix) + DISPLAY_RANDOM_CHARS],
+        created_at=issued_at,
+        expires_at=None if expires_in is None else issued_at + expires_in,
+    )
+
+
+def note_use(token: ScimToken | OperatorToken, *, now: datetime) -> bool:
+    """Move ``last_used_at`` to ``now`` when older than :data:`LAST_USED_RESOLUTION`.
+
+    :return: Whether it moved (the caller flushes).
+    """
+    if token.last_used_at is not None and now - token.last_used_at < LAST_USED_RESOLUTION:
+        return False
+    token.last_used_at = now
+    return True
 
 
 def _org_id(org: Organization) -> int:
@@ -78,24 +132,11 @@ async def issue_token(
     :param expires_in: How long the token is valid; ``None`` for no expiry.
     :raises OrganizationError: When the name is empty or the lifetime is not positive.
     """
-    if not name.strip():
-        raise OrganizationError("The token name must not be empty")
-    if expires_in is not None and expires_in <= timedelta(0):
-        raise OrganizationError("A token's lifetime must be positive")
-    secret = TOKEN_PREFIX + secrets.token_urlsafe(32)
-    issued_at = utcnow()
-    record = ScimToken(
-        id="tok_" + secrets.token_hex(6),
-        org_id=_org_id(org),
-        name=name.strip(),
-        sha256=hash_token(secret),
-        prefix=secret[:DISPLAY_PREFIX_LENGTH],
-        created_at=issued_at,
-        expires_at=None if expires_in is None else issued_at + expires_in,
-    )
+    minted = mint(TOKEN_PREFIX, name=name, expires_in=expires_in)
+    record = ScimToken(id="tok_" + secrets.token_hex(6), org_id=_org_id(org), **minted.columns())
     session.add(record)
     await session.flush()
-    return record, secret
+    return record, minted.secret
 
 
 async def list_tokens(session: AsyncSession, org: Organization) -> Sequence[ScimToken]:
@@ -156,7 +197,6 @@ async def authenticate(
         return None
     if organization.key != org_key or not is_token_active(record, now=now):
         return None
-    if record.last_used_at is None or now - record.last_used_at >= LAST_USED_RESOLUTION:
-        record.last_used_at = now
+    if note_use(record, now=now):
         await session.flush()
     return Bearer(organization=organization, token_name=record.name)
