@@ -29,10 +29,10 @@ from scim_server.provisioning.planner import AppliedState
 from scim_server.provisioning.worker import Worker
 from scim_server.storage.database import Database
 from scim_server.storage.events import append_event
-from scim_server.storage.link_scan import claim_users
 from scim_server.storage.link_scan import org_links
 from scim_server.storage.links import get_link
 from scim_server.storage.queue import bump
+from scim_server.storage.queue import claim_users
 from scim_server.storage.tables import Organization
 
 SOURCE = "reconcile"

@@ -22,6 +22,8 @@ from datetime import datetime
 from datetime import timedelta
 from typing import Any
 
+from sqlalchemy import ColumnElement
+from sqlalchemy import and_
 from sqlalchemy import case
 from sqlalchemy import delete
 from sqlalchemy import func
@@ -32,7 +34,9 @@ from sqlalchemy.dialects import sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 from sqlmodel import select
+from sqlmodel.sql.expression import SelectOfScalar
 
+from scim_server.storage.members import chunks
 from scim_server.storage.tables import SyncTask
 
 
@@ -71,6 +75,37 @@ async def bump(
         await session.execute(statement)
 
 
+def _claimable(now: datetime) -> ColumnElement[bool]:
+    """Tasks that are due and held by no live lease."""
+    return and_(
+        col(SyncTask.due_at) <= now,
+        or_(col(SyncTask.claimed_until).is_(None), col(SyncTask.claimed_until) <= now),
+    )
+
+
+async def _claim(
+    session: AsyncSession, due: SelectOfScalar[SyncTask], *, worker: str, until: datetime
+) -> list[ClaimedTask]:
+    """Lease the tasks a query selects (rows another claimer locked are skipped) to ``worker``."""
+    rows = (await session.execute(due.with_for_update(skip_locked=True))).scalars().all()
+    claimed = []
+    for row in rows:
+        row.claimed_by = worker
+        row.claimed_until = until
+        claimed.append(
+            ClaimedTask(
+                org_id=row.org_id,
+                scim_id=row.scim_id,
+                generation=row.generation,
+                attempts=row.attempts,
+                claimed_by=worker,
+                claimed_until=until,
+            )
+        )
+    await session.flush()
+    return claimed
+
+
 async def claim_due(
     session: AsyncSession,
     *,
@@ -87,31 +122,35 @@ async def claim_due(
     """
     due = (
         select(SyncTask)
-        .where(
-            col(SyncTask.due_at) <= now,
-            or_(col(SyncTask.claimed_until).is_(None), col(SyncTask.claimed_until) <= now),
-        )
+        .where(_claimable(now))
         .order_by(col(SyncTask.due_at), col(SyncTask.pk))
         .limit(limit)
-        .with_for_update(skip_locked=True)
     )
-    rows = (await session.execute(due)).scalars().all()
-    until = now + lease
-    claimed = []
-    for row in rows:
-        row.claimed_by = worker
-        row.claimed_until = until
-        claimed.append(
-            ClaimedTask(
-                org_id=row.org_id,
-                scim_id=row.scim_id,
-                generation=row.generation,
-                attempts=row.attempts,
-                claimed_by=worker,
-                claimed_until=until,
-            )
+    return await _claim(session, due, worker=worker, until=now + lease)
+
+
+async def claim_users(
+    session: AsyncSession,
+    *,
+    org_id: int,
+    scim_ids: Collection[str],
+    worker: str,
+    now: datetime,
+    lease: timedelta = timedelta(seconds=60),
+) -> list[ClaimedTask]:
+    """Claim the due tasks of chosen users of an organization, for ``lease`` (reconcile --repair).
+
+    A task held by a live lease (a running worker) or not due yet is left out, as
+    :func:`claim_due` would leave it. The caller commits the claim before calling Auth0.
+    """
+    claimed: list[ClaimedTask] = []
+    for chunk in chunks(sorted(set(scim_ids))):
+        due = (
+            select(SyncTask)
+            .where(SyncTask.org_id == org_id, col(SyncTask.scim_id).in_(chunk), _claimable(now))
+            .order_by(col(SyncTask.pk))
         )
-    await session.flush()
+        claimed += await _claim(session, due, worker=worker, until=now + lease)
     return claimed
 
 

@@ -372,8 +372,8 @@ async def test_claim_users_takes_only_the_due_unleased_tasks_of_its_organization
 ) -> None:
     from datetime import timedelta
 
-    from scim_server.storage.link_scan import claim_users
     from scim_server.storage.queue import claim_due
+    from scim_server.storage.queue import claim_users
 
     globex = Organization(key="globex", auth0_org="org_globex", connection=DATABASE)
     async with world.database.session() as session:
