@@ -17,6 +17,7 @@ from datetime import datetime
 from datetime import timedelta
 from typing import Any
 
+from scim_server.provisioning.status import json_time
 from scim_server.storage.database import Session
 from scim_server.storage.events import OUTCOMES
 from scim_server.storage.events import PersonKeys
@@ -99,15 +100,6 @@ class LogQuery:
             raise LogQueryError("The user key must not be empty")
 
 
-def _iso(moment: datetime) -> str:
-    """Return a moment as ISO 8601 in UTC with a ``Z``.
-
-    >>> _iso(datetime(2026, 11, 28, 9, 30, 0, 120000, tzinfo=UTC))
-    '2026-11-28T09:30:00.120000Z'
-    """
-    return moment.astimezone(UTC).isoformat().replace("+00:00", "Z")
-
-
 @dataclass(frozen=True)
 class LogEntry:
     """One event of the log, as support reads it.
@@ -164,7 +156,7 @@ class LogEntry:
         """Return the entry as JSON (the admin API's and ``log --json``'s shape)."""
         return {
             "id": self.id,
-            "at": _iso(self.at),
+            "at": json_time(self.at),
             "source": self.source,
             "actor": self.actor,
             "kind": self.kind,
