@@ -13,6 +13,8 @@ from scim_server.mapping.profile import MappingProfile
 from scim_server.mapping.profile import load_profiles
 from scim_server.protocol.provisioning import Provisioning
 from scim_server.protocol.service import OrgScimService
+from scim_server.provisioning.request_log import ScimWrite
+from scim_server.provisioning.request_log import record_scim_write
 from scim_server.provisioning.store import ProvisioningStorage
 from scim_server.storage.database import Database
 from scim_server.storage.database import Session
@@ -95,4 +97,20 @@ class Tenancy:
             profile=self.profiles[org.profile],
             request_id=request_id,
             actor=actor,
+        )
+
+    async def record_write(
+        self, session: Session, bearer: Bearer, write: ScimWrite, *, request_id: str
+    ) -> None:
+        """Append the mapping-log event of one SCIM write of the bearer's organization."""
+        org = bearer.organization
+        assert org.id is not None
+        await record_scim_write(
+            session,
+            org_id=org.id,
+            profile=self.profiles[org.profile],
+            write=write,
+            at=utcnow(),
+            request_id=request_id,
+            actor=bearer.token_name,
         )

@@ -7,6 +7,7 @@ transaction over a storage bound to that organization, and is committed only whe
 """
 
 import json
+import logging
 from collections.abc import Callable
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -20,11 +21,16 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from scim_server.provisioning.handler import ScimHandler
+from scim_server.provisioning.request_log import WRITE_METHODS
+from scim_server.provisioning.request_log import ScimWrite
 from scim_server.provisioning.scim import Tenancy
+from scim_server.storage.tokens import Bearer
 from scim_server.web.errors import error_response
 from scim_server.web.logs import REQUEST_ID_HEADER as REQUEST_ID_HEADER
 from scim_server.web.logs import bind_org
 from scim_server.web.logs import bound_request_id
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -38,10 +44,13 @@ class ScimEndpoints:
     """Called after a write is committed: wakes the provisioning worker (DESIGN §6)."""
 
     async def serve(self, request: Request) -> Response:
-        """Serve one SCIM request of one organization."""
+        """Serve one SCIM request of one organization; log every write, answered or refused."""
         request_id = bound_request_id(request.headers)
         org_key = request.path_params["org"]
+        path = "/" + request.path_params.get("path", "")
         service: ScimService = self.tenancy.default_service
+        bearer: Bearer | None = None
+        body = b""
         try:
             async with self.tenancy.session() as session:
                 bearer = await self.tenancy.authenticate(
@@ -52,24 +61,46 @@ class ScimEndpoints:
                 org = bearer.organization
                 bind_org(org.key)
                 service = self.tenancy.service_for(org)
+                body = await read_body(request, self.max_body_bytes)
                 scim_request = ScimRequest(
                     method=request.method,
                     base_url=self.base_url(request, org_key),
-                    path="/" + request.path_params.get("path", ""),
+                    path=path,
                     query=dict(request.query_params),
                     headers=list(request.headers.items()),
-                    body=await read_body(request, self.max_body_bytes),
+                    body=body,
                 )
                 storage = self.tenancy.storage(
                     session, org, request_id=request_id, actor=bearer.token_name
                 )
                 response = await ScimHandler(service, storage).handle(scim_request)
+                if request.method in WRITE_METHODS:
+                    write = ScimWrite(
+                        request.method, path, int(response.status), body, response.body
+                    )
+                    await self.tenancy.record_write(session, bearer, write, request_id=request_id)
                 await session.commit()
             if self.after_write is not None and request.method != "GET":
                 self.after_write()
         except Exception as exception:  # the one translation point: web/errors.py
             response = error_response(service, exception, request_id=request_id)
+            if bearer is not None and request.method in WRITE_METHODS:
+                write = ScimWrite(request.method, path, int(response.status), body, response.body)
+                await self.record_refusal(bearer, write, request_id=request_id)
         return to_starlette(response, request_id=request_id)
+
+    async def record_refusal(self, bearer: Bearer, write: ScimWrite, *, request_id: str) -> None:
+        """Log a refused write in a transaction of its own (the request's was rolled back).
+
+        A log that cannot be written (the database is down) must not turn the refusal the
+        client gets into another error: the process log keeps it then.
+        """
+        try:
+            async with self.tenancy.session() as session:
+                await self.tenancy.record_write(session, bearer, write, request_id=request_id)
+                await session.commit()
+        except Exception:
+            log.exception("Could not log the refused %s %s", write.method, write.path)
 
     def base_url(self, request: Request, org_key: str) -> str:
         """Return the organization's SCIM root as the client sees it."""
