@@ -86,9 +86,13 @@ class Scim:
             links = await links_of(session, org_id=await self.org_id(), scim_ids=[scim_id])
         return DesiredState.from_json(links[scim_id].desired)
 
-    async def events(self, scim_id: str | None = None) -> list[MappingEvent]:
+    async def events(
+        self, scim_id: str | None = None, *, kind: str = "desired.changed"
+    ) -> list[MappingEvent]:
+        """The events of one kind: by default what a write asked of Auth0, not the request."""
         async with self.database.session() as session:
-            return await list_events(session, org_id=await self.org_id(), scim_id=scim_id)
+            found = await list_events(session, org_id=await self.org_id(), scim_id=scim_id)
+        return [event for event in found if event.kind == kind]
 
     async def rules(self, *definitions: dict[str, Any]) -> None:
         async with self.database.session() as session:
@@ -228,6 +232,8 @@ async def test_a_failed_request_leaves_no_task_and_no_event(
     listed = await scim.request("GET", "Users")
     assert listed.json()["totalResults"] == 0
     assert await scim.events() == []
+    [refused] = await scim.events(kind="scim.request")
+    assert (refused.outcome, refused.details["status"], refused.scim_id) == ("error", 500, None)
 
 
 async def test_a_group_patch_failing_halfway_queues_nothing(scim: Scim) -> None:
