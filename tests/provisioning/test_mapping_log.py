@@ -331,29 +331,30 @@ async def query_plan(log: Log, key: str) -> str:
         return "\n".join(str(row[0]) for row in rows)
 
 
-@pytest.mark.parametrize(
-    "key", ["u17", "00u17", "USER17", "User17@Acme.com", "auth0|17", "req-1-17-0"]
-)
-async def test_every_key_lookup_is_an_index_search_never_a_scan(log: Log, key: str) -> None:
-    """EXPLAIN of the search: one index search per key column, no full scan of the log."""
+async def test_every_key_lookup_is_an_index_search_never_a_scan(log: Log) -> None:
+    """EXPLAIN of the search: one index search per key column, no full scan of the log.
+
+    One seeding for every kind of key: the seeding is what costs here.
+    """
     await seed_many(log, people=1_000)
 
-    plan = await query_plan(log, key)
+    for key in ("u17", "00u17", "USER17", "User17@Acme.com", "auth0|17", "req-1-17-0"):
+        plan = await query_plan(log, key)
 
-    used = {name for name in KEY_INDEXES if name in plan}
-    assert used == KEY_INDEXES, plan
-    scans = [
-        line
-        for line in plan.splitlines()
-        if line.strip().startswith("SCAN mapping_event")  # SQLite: the whole table
-        or "Seq Scan" in line  # PostgreSQL: the whole table
-        or line.rstrip().endswith("(org_id=?)")  # SQLite: the organization's whole log
-        or line.strip() == f"Index Cond: (org_id = {log.acme})"  # PostgreSQL: the same
-    ]
-    assert scans == [], plan
-    fetched_by_pk = "USING INTEGER PRIMARY KEY" in plan or "mapping_event_pkey" in plan
-    assert fetched_by_pk, plan
-    assert [e.summary for e in await log.search(log.acme, user=key, limit=1)] != []
+        used = {name for name in KEY_INDEXES if name in plan}
+        assert used == KEY_INDEXES, (key, plan)
+        scans = [
+            line
+            for line in plan.splitlines()
+            if line.strip().startswith("SCAN mapping_event")  # SQLite: the whole table
+            or "Seq Scan" in line  # PostgreSQL: the whole table
+            or line.rstrip().endswith("(org_id=?)")  # SQLite: the organization's whole log
+            or line.strip() == f"Index Cond: (org_id = {log.acme})"  # PostgreSQL: the same
+        ]
+        assert scans == [], (key, plan)
+        fetched_by_pk = "USING INTEGER PRIMARY KEY" in plan or "mapping_event_pkey" in plan
+        assert fetched_by_pk, (key, plan)
+        assert [e.summary for e in await log.search(log.acme, user=key, limit=1)] != [], key
 
 
 PASSWORD = "Okta-Sent-P4ssw0rd!"
