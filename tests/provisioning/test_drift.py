@@ -14,9 +14,6 @@ import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from scim_server.auth0_gateway import ManagementApiGateway
-from scim_server.provisioning.batching import MemberBatcher
-from scim_server.provisioning.desired import DesiredState
-from scim_server.provisioning.directory import Auth0Directory
 from scim_server.provisioning.drift import DELETED_USER
 from scim_server.provisioning.drift import DUPLICATE_EMAIL
 from scim_server.provisioning.drift import FOREIGN_ROLE
@@ -28,17 +25,12 @@ from scim_server.provisioning.drift import DriftReport
 from scim_server.provisioning.drift_check import check_drift
 from scim_server.provisioning.drift_check import record_drift
 from scim_server.provisioning.drift_check import run_repairs
-from scim_server.provisioning.effects import Auth0Effects
-from scim_server.provisioning.reconciler import InvitationSettings
-from scim_server.provisioning.reconciler import Reconciler
 from scim_server.provisioning.worker import Worker
 from scim_server.sandbox import Emulator
 from scim_server.storage.database import Database
 from scim_server.storage.engine import create_sessionmaker
 from scim_server.storage.events import list_events
 from scim_server.storage.links import get_link
-from scim_server.storage.links import put_desired
-from scim_server.storage.queue import bump
 from scim_server.storage.queue import get_task
 from scim_server.storage.tables import IdentityLink
 from scim_server.storage.tables import Organization
@@ -50,6 +42,8 @@ from tests.support.auth0 import member_roles
 from tests.support.auth0 import members
 from tests.support.auth0 import org_id
 from tests.support.clock import FakeClock
+from tests.support.workers import fake_clock_worker
+from tests.support.workers import want
 
 pytestmark = pytest.mark.anyio
 
@@ -70,20 +64,17 @@ class World:
     async def want(
         self, scim_id: str, email: str, *roles: str, member: bool = True, org: int | None = None
     ) -> None:
-        desired = DesiredState(
-            linked=True,
-            member=member,
-            roles={name: (f"test@1:{name}",) for name in roles} if member else {},
-            email=email,
-        )
         target = org or self.org.id
         assert target is not None
-        async with self.database.session() as session:
-            await put_desired(
-                session, org_id=target, scim_id=scim_id, desired=desired.to_json(), now=self.now
-            )
-            await bump(session, org_id=target, scim_ids=[scim_id], now=self.now)
-            await session.commit()
+        await want(
+            self.database,
+            org_id=target,
+            scim_id=scim_id,
+            email=email,
+            roles=roles,
+            member=member,
+            now=self.now,
+        )
 
     async def provision(self, scim_id: str, email: str, *roles: str) -> str:
         await self.want(scim_id, email, *roles)
@@ -147,18 +138,7 @@ async def world(engine: AsyncEngine) -> AsyncIterator[World]:
         org = Organization(key="acme", auth0_org=org_id(emulator), connection=DATABASE)
         session.add(org)
         await session.commit()
-    effects = Auth0Effects(
-        gateway,
-        Auth0Directory(gateway, monotonic=clock.monotonic),
-        MemberBatcher(gateway, linger=1),
-    )
-    worker = Worker(
-        database=database,
-        reconciler=Reconciler(effects, InvitationSettings(client_id="app", inviter_name="Tests")),
-        clock=clock,
-        random_source=lambda: 0.5,
-        name="w1",
-    )
+    worker = fake_clock_worker(database, gateway, clock)
     yield World(database, emulator, gateway, clock, org, worker)
     await gateway.aclose()
 

@@ -16,11 +16,7 @@ from starlette.applications import Starlette
 
 from scim_server.auth0_gateway import ManagementApiGateway
 from scim_server.config import Settings
-from scim_server.provisioning.batching import MemberBatcher
-from scim_server.provisioning.directory import Auth0Directory
-from scim_server.provisioning.effects import Auth0Effects
 from scim_server.provisioning.reconciler import InvitationSettings
-from scim_server.provisioning.reconciler import Reconciler
 from scim_server.provisioning.worker import Worker
 from scim_server.sandbox import Emulator
 from scim_server.storage.links import get_link
@@ -36,6 +32,7 @@ from tests.support.auth0 import members
 from tests.support.auth0 import org_id
 from tests.support.auth0 import users_with_email
 from tests.support.clock import FakeClock
+from tests.support.workers import fake_clock_worker
 
 pytestmark = pytest.mark.anyio
 
@@ -54,16 +51,11 @@ class Setup:
     org_pk: int = 0
 
     def worker(self) -> Worker:
-        effects = Auth0Effects(
+        return fake_clock_worker(
+            self.app.state.tenancy.database,
             self.gateway,
-            Auth0Directory(self.gateway, monotonic=self.clock.monotonic),
-            MemberBatcher(self.gateway, linger=1),
-        )
-        return Worker(
-            database=self.app.state.tenancy.database,
-            reconciler=Reconciler(effects, InvitationSettings("app_client", "Acme IT")),
-            clock=self.clock,
-            random_source=lambda: 0.5,
+            self.clock,
+            invitations=InvitationSettings("app_client", "Acme IT"),
         )
 
     async def org(self, mode: str, connection: str) -> httpx.AsyncClient:

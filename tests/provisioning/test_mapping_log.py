@@ -44,6 +44,7 @@ from tests.support.auth0 import demo_emulator
 from tests.support.auth0 import gateway_on
 from tests.support.auth0 import org_id
 from tests.support.clock import FakeClock
+from tests.support.workers import fake_clock_worker
 
 pytestmark = pytest.mark.anyio
 
@@ -378,15 +379,7 @@ async def test_no_secret_ends_up_in_the_log_after_a_lifecycle(
         )
         _, token = await issue_token(session, org=org, name=TOKEN_NAME, expires_in=None)
         await session.commit()
-    effects = Auth0Effects(
-        gateway, Auth0Directory(gateway, monotonic=clock.monotonic), MemberBatcher(gateway)
-    )
-    worker = Worker(
-        database=database,
-        reconciler=Reconciler(effects, InvitationSettings("app", "Tests")),
-        clock=clock,
-        random_source=lambda: 0.5,
-    )
+    worker = fake_clock_worker(database, gateway, clock)
     scim = httpx.AsyncClient(
         transport=httpx.ASGITransport(app=app),
         base_url="http://testserver/scim/v2/acme",

@@ -14,20 +14,12 @@ import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from scim_server.auth0_gateway import ManagementApiGateway
-from scim_server.provisioning.batching import MemberBatcher
-from scim_server.provisioning.desired import DesiredState
-from scim_server.provisioning.directory import Auth0Directory
-from scim_server.provisioning.effects import Auth0Effects
 from scim_server.provisioning.effects import deterministic_user_id
-from scim_server.provisioning.reconciler import InvitationSettings
-from scim_server.provisioning.reconciler import Reconciler
 from scim_server.provisioning.worker import Worker
 from scim_server.sandbox import Emulator
 from scim_server.storage.database import Database
 from scim_server.storage.engine import create_sessionmaker
 from scim_server.storage.links import get_link
-from scim_server.storage.links import put_desired
-from scim_server.storage.queue import bump
 from scim_server.storage.queue import claim_due
 from scim_server.storage.queue import get_task
 from scim_server.storage.tables import IdentityLink
@@ -41,6 +33,8 @@ from tests.support.auth0 import members
 from tests.support.auth0 import org_id
 from tests.support.auth0 import users_with_email
 from tests.support.clock import FakeClock
+from tests.support.workers import fake_clock_worker
+from tests.support.workers import want
 
 pytestmark = pytest.mark.anyio
 
@@ -54,19 +48,7 @@ class World:
     org: int
 
     def worker(self, name: str = "w1") -> Worker:
-        effects = Auth0Effects(
-            self.gateway,
-            Auth0Directory(self.gateway, monotonic=self.clock.monotonic),
-            MemberBatcher(self.gateway, linger=1),
-        )
-        invitations = InvitationSettings(client_id="app", inviter_name="Tests")
-        return Worker(
-            database=self.database,
-            reconciler=Reconciler(effects, invitations),
-            clock=self.clock,
-            random_source=lambda: 0.5,
-            name=name,
-        )
+        return fake_clock_worker(self.database, self.gateway, self.clock, name=name)
 
     @property
     def when(self) -> datetime:
@@ -75,23 +57,16 @@ class World:
     async def want(
         self, scim_id: str, email: str, *roles: str, member: bool = True, org: int | None = None
     ) -> None:
-        desired = DesiredState(
-            linked=True,
-            member=member,
-            roles={name: (f"test@1:{name}",) for name in roles} if member else {},
-            profile={"given_name": scim_id},
+        await want(
+            self.database,
+            org_id=org or self.org,
+            scim_id=scim_id,
             email=email,
+            roles=roles,
+            member=member,
+            profile={"given_name": scim_id},
+            now=self.when,
         )
-        async with self.database.session() as session:
-            await put_desired(
-                session,
-                org_id=org or self.org,
-                scim_id=scim_id,
-                desired=desired.to_json(),
-                now=self.when,
-            )
-            await bump(session, org_id=org or self.org, scim_ids=[scim_id], now=self.when)
-            await session.commit()
 
     async def link(self, scim_id: str, org: int | None = None) -> IdentityLink:
         async with self.database.session() as session:
