@@ -11,6 +11,7 @@ from datetime import timedelta
 from typing import Any
 
 from scim_server.storage.database import Session
+from scim_server.storage.queue_stats import FailedTask
 from scim_server.storage.queue_stats import count_links_by_state
 from scim_server.storage.queue_stats import count_tasks
 from scim_server.storage.queue_stats import failed_tasks
@@ -32,28 +33,16 @@ def json_time(moment: datetime | None) -> str | None:
     return moment.astimezone(UTC).isoformat().replace("+00:00", "Z")
 
 
-@dataclass(frozen=True)
-class TaskError:
-    """A queued task whose last reconcile failed: whose it is, how often, and why."""
-
-    org_key: str
-    scim_id: str
-    email: str | None
-    attempts: int
-    last_error: str | None
-    due_at: datetime
-    """When the worker tries again."""
-
-    def to_json(self) -> dict[str, Any]:
-        """Return the task as JSON values."""
-        return {
-            "org": self.org_key,
-            "scim_id": self.scim_id,
-            "email": self.email,
-            "attempts": self.attempts,
-            "last_error": self.last_error,
-            "due_at": json_time(self.due_at),
-        }
+def failed_task_json(task: FailedTask) -> dict[str, Any]:
+    """Return a failed task as JSON values: whose it is, how often it failed, why, next try."""
+    return {
+        "org": task.org_key,
+        "scim_id": task.scim_id,
+        "email": task.email,
+        "attempts": task.attempts,
+        "last_error": task.last_error,
+        "due_at": json_time(task.due_at),
+    }
 
 
 @dataclass(frozen=True)
@@ -73,7 +62,7 @@ class QueueStatus:
     due: int
     oldest_due_at: datetime | None
     in_error: int
-    errors: list[TaskError]
+    errors: list[FailedTask]
     links_by_state: dict[str, int]
 
     @property
@@ -93,7 +82,7 @@ class QueueStatus:
             "oldest_due_at": json_time(self.oldest_due_at),
             "oldest_due_age_seconds": None if age is None else age.total_seconds(),
             "in_error": self.in_error,
-            "errors": [error.to_json() for error in self.errors],
+            "errors": [failed_task_json(task) for task in self.errors],
             "links_by_state": dict(self.links_by_state),
         }
 
@@ -103,23 +92,12 @@ async def queue_status(
 ) -> QueueStatus:
     """Read the queue and links of one organization, or of every one when ``org_id`` is None."""
     counts = await count_tasks(session, now=now, org_id=org_id)
-    failed = await failed_tasks(session, org_id=org_id, limit=ERRORS_SHOWN)
     return QueueStatus(
         checked_at=now,
         depth=counts.depth,
         due=counts.due,
         oldest_due_at=counts.oldest_due_at,
         in_error=counts.in_error,
-        errors=[
-            TaskError(
-                org_key=task.org_key,
-                scim_id=task.scim_id,
-                email=task.email,
-                attempts=task.attempts,
-                last_error=task.last_error,
-                due_at=task.due_at,
-            )
-            for task in failed
-        ],
+        errors=await failed_tasks(session, org_id=org_id, limit=ERRORS_SHOWN),
         links_by_state=await count_links_by_state(session, org_id=org_id),
     )
