@@ -29,7 +29,7 @@ from scim_server.config import Settings
 from scim_server.provisioning.desired import DesiredState
 from scim_server.provisioning.runtime import build_worker
 from scim_server.storage.database import Database
-from scim_server.storage.events import list_events
+from scim_server.storage.events import search_events
 from scim_server.storage.links import put_desired
 from scim_server.storage.migrate import migrate
 from scim_server.storage.organizations import create_organization
@@ -256,7 +256,7 @@ def logged_reconcile_events(database_url: str) -> list[str]:
         database = Database.open(database_url)
         try:
             async with database.session() as session:
-                events = await list_events(session, org_id=1, limit=1000)
+                events = await search_events(session, org_id=1, limit=1000)
                 return [e.kind for e in events if e.source == "reconcile"]
         finally:
             await database.close()

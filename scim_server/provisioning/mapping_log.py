@@ -11,7 +11,9 @@ Every read is bound to one organization: nothing here can return another's event
 """
 
 import re
+from dataclasses import asdict
 from dataclasses import dataclass
+from dataclasses import fields
 from datetime import UTC
 from datetime import datetime
 from datetime import timedelta
@@ -125,24 +127,10 @@ class LogEntry:
 
     @classmethod
     def of(cls, event: MappingEvent) -> "LogEntry":
-        """Return the entry of a stored event."""
+        """Return the entry of a stored event (its columns, ``pk`` as ``id``)."""
         assert event.pk is not None
-        return cls(
-            id=event.pk,
-            at=event.at,
-            source=event.source,
-            actor=event.actor,
-            kind=event.kind,
-            outcome=event.outcome,
-            request_id=event.request_id,
-            scim_id=event.scim_id,
-            external_id=event.external_id,
-            user_name=event.user_name,
-            email=event.email,
-            auth0_user_id=event.auth0_user_id,
-            summary=event.summary,
-            details=dict(event.details),
-        )
+        columns = {f.name: getattr(event, f.name) for f in fields(cls) if f.name != "id"}
+        return cls(id=event.pk, **{**columns, "details": dict(event.details)})
 
     @property
     def reasons(self) -> dict[str, list[str]]:
@@ -154,22 +142,7 @@ class LogEntry:
 
     def to_json(self) -> dict[str, Any]:
         """Return the entry as JSON (the admin API's and ``log --json``'s shape)."""
-        return {
-            "id": self.id,
-            "at": json_time(self.at),
-            "source": self.source,
-            "actor": self.actor,
-            "kind": self.kind,
-            "outcome": self.outcome,
-            "request_id": self.request_id,
-            "scim_id": self.scim_id,
-            "external_id": self.external_id,
-            "user_name": self.user_name,
-            "email": self.email,
-            "auth0_user_id": self.auth0_user_id,
-            "summary": self.summary,
-            "details": self.details,
-        }
+        return {**asdict(self), "at": json_time(self.at)}
 
 
 async def search_log(session: Session, *, org_id: int, query: LogQuery) -> list[LogEntry]:

@@ -89,27 +89,6 @@ async def append_event(
     return event
 
 
-async def list_events(
-    session: AsyncSession,
-    *,
-    org_id: int,
-    scim_id: str | None = None,
-    email: str | None = None,
-    auth0_user_id: str | None = None,
-    limit: int = 100,
-) -> list[MappingEvent]:
-    """Return an organization's events, oldest first, narrowed to one identity when asked."""
-    query = select(MappingEvent).where(MappingEvent.org_id == org_id)
-    if scim_id is not None:
-        query = query.where(MappingEvent.scim_id == scim_id)
-    if email is not None:
-        query = query.where(MappingEvent.email == folded(email))
-    if auth0_user_id is not None:
-        query = query.where(MappingEvent.auth0_user_id == auth0_user_id)
-    query = query.order_by(col(MappingEvent.at).desc(), col(MappingEvent.pk).desc()).limit(limit)
-    return list(reversed((await session.execute(query)).scalars().all()))
-
-
 @dataclass(frozen=True)
 class PersonKeys:
     """Every key one person's events may carry; emails and userNames as :func:`folded` gives."""

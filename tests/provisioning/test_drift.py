@@ -29,7 +29,7 @@ from scim_server.provisioning.worker import Worker
 from scim_server.sandbox import Emulator
 from scim_server.storage.database import Database
 from scim_server.storage.engine import create_sessionmaker
-from scim_server.storage.events import list_events
+from scim_server.storage.events import search_events
 from scim_server.storage.links import get_link
 from scim_server.storage.queue import get_task
 from scim_server.storage.tables import IdentityLink
@@ -197,7 +197,7 @@ async def test_every_finding_and_repair_is_in_the_mapping_log(world: World) -> N
 
     assert world.org.id is not None
     async with world.database.session() as session:
-        events = await list_events(session, org_id=world.org.id, limit=1000)
+        events = await search_events(session, org_id=world.org.id, limit=1000)
     logged = [(e.source, e.kind, e.outcome, e.email) for e in events if e.source == "reconcile"]
     assert ("reconcile", "reconcile.role_missing", "error", "ann@acme.test") in logged
     assert ("reconcile", "reconcile.unmanaged_member", "skipped", "eve@acme.test") in logged

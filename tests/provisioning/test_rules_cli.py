@@ -10,7 +10,8 @@ from scim_server.config import Settings
 from scim_server.mapping.rule_files import parse_rules
 from scim_server.provisioning.desired import DesiredState
 from scim_server.provisioning.scim import Tenancy
-from scim_server.storage.events import list_events
+from scim_server.storage.events import PersonKeys
+from scim_server.storage.events import search_events
 from scim_server.storage.links import get_link
 from scim_server.storage.organizations import get_organization
 from scim_server.storage.queue import get_task
@@ -147,7 +148,9 @@ def test_importing_rules_queues_the_users_whose_roles_change(
             async with tenancy.session() as session:
                 link = await get_link(session, org_id=org_id, scim_id=ada)
                 task = await get_task(session, org_id=org_id, scim_id=ada)
-                events = await list_events(session, org_id=org_id, scim_id=ada)
+                events = await search_events(
+                    session, org_id=org_id, keys=PersonKeys(scim_ids=frozenset({ada}))
+                )
                 assert task is not None
                 return DesiredState.from_json(link.desired), task.generation, events[-1].source
         finally:

@@ -11,7 +11,8 @@ from starlette.applications import Starlette
 from scim_server.provisioning import store
 from scim_server.provisioning.desired import DesiredState
 from scim_server.storage.database import Database
-from scim_server.storage.events import list_events
+from scim_server.storage.events import PersonKeys
+from scim_server.storage.events import search_events
 from scim_server.storage.links import links_of
 from scim_server.storage.organizations import get_organization
 from scim_server.storage.queue import get_task
@@ -91,7 +92,11 @@ class Scim:
     ) -> list[MappingEvent]:
         """The events of one kind: by default what a write asked of Auth0, not the request."""
         async with self.database.session() as session:
-            found = await list_events(session, org_id=await self.org_id(), scim_id=scim_id)
+            found = await search_events(
+                session,
+                org_id=await self.org_id(),
+                keys=None if scim_id is None else PersonKeys(scim_ids=frozenset({scim_id})),
+            )
         return [event for event in found if event.kind == kind]
 
     async def rules(self, *definitions: dict[str, Any]) -> None:
