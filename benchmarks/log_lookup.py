@@ -8,7 +8,7 @@ Run from the repository root:
 
 It migrates a database, seeds two organizations: ``bench`` with ``--people`` users and
 ``--events`` events each, and ``noise`` with half as many (so that the organization filter
-matters), then times :func:`scim_server.provisioning.mapping_log.search_log`, the function the
+matters), then times :func:`scim_server.support.mapping_log.search_log`, the function the
 CLI (``scim-server log --user``), the admin API and the admin page call, for random people by
 each kind of key: email (in another case than stored), userName, externalId, SCIM id, Auth0 user
 id and request id. It prints the query plan of one lookup, and the timings as a Markdown table.
@@ -37,9 +37,6 @@ from scale import sqlite_file
 from sqlalchemy import insert
 from sqlalchemy import text
 
-from scim_server.provisioning.mapping_log import LogQuery
-from scim_server.provisioning.mapping_log import person_keys
-from scim_server.provisioning.mapping_log import search_log
 from scim_server.storage.database import Database
 from scim_server.storage.events import search_query
 from scim_server.storage.migrate import migrate
@@ -47,6 +44,9 @@ from scim_server.storage.organizations import create_organization
 from scim_server.storage.tables import IdentityLink
 from scim_server.storage.tables import MappingEvent
 from scim_server.storage.tables import ScimResource
+from scim_server.support.mapping_log import LogQuery
+from scim_server.support.mapping_log import person_keys
+from scim_server.support.mapping_log import search_log
 
 BATCH = 5000
 """Rows per executemany."""

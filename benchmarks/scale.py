@@ -60,7 +60,7 @@ from sqlmodel import col
 from sqlmodel import select
 
 from scim_server.config import Settings
-from scim_server.provisioning.scim import Tenancy
+from scim_server.intake.tenancy import Tenancy
 from scim_server.storage.migrate import migrate
 from scim_server.storage.organizations import create_organization
 from scim_server.storage.tables import GroupMember

@@ -12,6 +12,7 @@ setup work runs in short ``asyncio.run`` calls of its own.
 """
 
 import asyncio
+import atexit
 import glob
 import itertools
 import os
@@ -25,6 +26,9 @@ from pathlib import Path
 
 import asyncpg
 import pytest
+from hypothesis import HealthCheck
+from hypothesis import settings
+from hypothesis.configuration import set_hypothesis_home_dir
 from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.ext.asyncio import async_sessionmaker
@@ -36,6 +40,30 @@ from scim_server.storage.engine import create_engine
 from scim_server.storage.engine import create_sessionmaker
 
 POSTGRESQL_USER = "postgres"
+
+# Hypothesis runs the same examples on every machine and keeps nothing between runs: its
+# directory (example database, caches) is a temporary one removed at exit, so a fresh clone
+# behaves like a used one; the seed is derandomized; and the "too slow" health check, which
+# fails on a fresh machine while Hypothesis builds its Unicode tables, is off.
+# SCIM_HYPOTHESIS_PROFILE=long explores more (random seeds, many more examples).
+_hypothesis_home = tempfile.mkdtemp(prefix="scim-hypothesis-")
+atexit.register(shutil.rmtree, _hypothesis_home, ignore_errors=True)
+set_hypothesis_home_dir(_hypothesis_home)
+settings.register_profile(
+    "default",
+    database=None,
+    derandomize=True,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow],
+)
+settings.register_profile(
+    "long",
+    database=None,
+    deadline=None,
+    max_examples=2000,
+    suppress_health_check=[HealthCheck.too_slow],
+)
+settings.load_profile(os.environ.get("SCIM_HYPOTHESIS_PROFILE", "default"))
 
 
 @pytest.fixture

@@ -13,7 +13,7 @@ from typing import TypeVar
 import pytest
 
 from scim_server.config import Settings
-from scim_server.provisioning.scim import Tenancy
+from scim_server.intake.tenancy import Tenancy
 from scim_server.storage.database import Session
 from scim_server.storage.organizations import get_organization
 from scim_server.storage.queue import claim_due

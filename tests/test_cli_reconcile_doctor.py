@@ -34,7 +34,7 @@ from scim_server.storage.links import put_desired
 from scim_server.storage.migrate import migrate
 from scim_server.storage.organizations import create_organization
 from scim_server.storage.queue import bump
-from tests.support.server import free_port
+from tests.helpers.server import free_port
 
 DATABASE = "Username-Password-Authentication"
 CLIENT_ID = "reconcile-tests"

@@ -2,7 +2,7 @@
 
 The credentials and their scopes, then for each organization (or KEY only) its Auth0
 organization, its connection and the roles its rules grant; each problem in one line saying
-where to fix it (``provisioning/doctor.py``). Exit code 1 when a check fails.
+where to fix it (``support/doctor.py``). Exit code 1 when a check fails.
 """
 
 import json
@@ -24,15 +24,15 @@ from scim_server.storage.rules import list_rules
 from scim_server.storage.session import open_session
 
 if TYPE_CHECKING:
-    from scim_server.provisioning.doctor import DoctorReport
-    from scim_server.provisioning.doctor import OrganizationSetup
+    from scim_server.support.doctor import DoctorReport
+    from scim_server.support.doctor import OrganizationSetup
 
 STATUS_STYLES = {"ok": ("ok", "green"), "warn": ("warn", "yellow"), "fail": ("FAIL", "bold red")}
 
 
 async def read_setups(settings: Settings, key: str | None) -> list["OrganizationSetup"]:
     """Return the organizations to check with their profile and role rules."""
-    from scim_server.provisioning.doctor import OrganizationSetup
+    from scim_server.support.doctor import OrganizationSetup
 
     profiles = load_profiles(settings.mappings_dir)
     async with open_session(settings.database_url) as session:
@@ -57,8 +57,8 @@ async def read_setups(settings: Settings, key: str | None) -> list["Organization
 async def examine(settings: Settings, key: str | None) -> "DoctorReport":
     """Run every check against the configured Auth0 tenant."""
     # Imported here, as `serve` does, so that the other commands do not load the Auth0 SDK.
-    from scim_server.provisioning.doctor import diagnose
     from scim_server.provisioning.runtime import gateway_from
+    from scim_server.support.doctor import diagnose
 
     setups = await read_setups(settings, key)
     gateway = gateway_from(settings)

@@ -3,7 +3,7 @@
 USER is any identity key support has in hand: an email, a userName, an externalId, a SCIM id
 or an Auth0 user id. For each SCIM user it names: what the IdP says, each desired role with
 the rule that grants it, what Auth0 holds as far as we confirmed, the work still pending and
-the last errors (see ``provisioning/explain.py``).
+the last errors (see ``support/explain.py``).
 """
 
 import json
@@ -18,11 +18,11 @@ from scim_server.cli.common import run
 from scim_server.cli.common import show_time
 from scim_server.config import Settings
 from scim_server.mapping.profile import load_profiles
-from scim_server.provisioning.explain import Explanation
-from scim_server.provisioning.explain import explain_user
 from scim_server.storage.organizations import get_organization
 from scim_server.storage.session import open_session
 from scim_server.storage.tables import Organization
+from scim_server.support.explain import Explanation
+from scim_server.support.explain import explain_user
 
 WIDTH = 15
 """The width of the labels on the left."""

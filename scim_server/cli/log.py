@@ -21,14 +21,14 @@ from rich.text import Text
 from scim_server.cli.common import print_table
 from scim_server.cli.common import run
 from scim_server.config import Settings
-from scim_server.provisioning.mapping_log import LogEntry
-from scim_server.provisioning.mapping_log import LogQuery
-from scim_server.provisioning.mapping_log import LogQueryError
-from scim_server.provisioning.mapping_log import parse_since
-from scim_server.provisioning.mapping_log import search_log
 from scim_server.storage.events import OUTCOMES
 from scim_server.storage.organizations import get_organization
 from scim_server.storage.session import open_session
+from scim_server.support.mapping_log import LogEntry
+from scim_server.support.mapping_log import LogQuery
+from scim_server.support.mapping_log import LogQueryError
+from scim_server.support.mapping_log import parse_since
+from scim_server.support.mapping_log import search_log
 
 POLL_SECONDS = 1.0
 """How often ``--follow`` looks for new events."""

@@ -473,9 +473,9 @@ def rules_import(settings: Settings, key: str, file: Path) -> None:
     Every user's desired state is recomputed at once; users whose roles change are queued for
     the worker, and the mapping log cites the new rules as org:<rule-id>.
     """
+    from scim_server.intake.store import refresh_desired
     from scim_server.mapping.rule_files import definition
     from scim_server.mapping.rule_files import read_rules
-    from scim_server.provisioning.store import refresh_desired
     from scim_server.storage.links import live_user_ids
     from scim_server.storage.rules import replace_rules
 

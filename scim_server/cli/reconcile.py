@@ -2,7 +2,7 @@
 
 It reads every member of the organization, with their roles, from Auth0 (a progress bar on a
 terminal: a large organization takes many pages at the tenant's rate limit), and reports the
-drift ``provisioning/drift.py`` describes. A dry run by default; ``--repair`` corrects only what
+drift ``support/drift.py`` describes. A dry run by default; ``--repair`` corrects only what
 scim-server manages, through the worker, and never touches members or roles it did not make.
 Every finding and repair goes to the mapping log (source ``reconcile``).
 """
@@ -33,7 +33,7 @@ from scim_server.storage.organizations import get_organization
 from scim_server.storage.session import database_errors
 
 if TYPE_CHECKING:
-    from scim_server.provisioning.drift import DriftReport
+    from scim_server.support.drift import DriftReport
 
 ACTOR = "scim-server reconcile"
 
@@ -62,11 +62,11 @@ async def reconcile(
     """Check one organization, log the findings, repair when asked; return the states after."""
     # Imported here, as `serve` does, so that the other commands do not load the Auth0 SDK.
     from scim_server.auth0_gateway import Auth0Error
-    from scim_server.provisioning.drift_check import check_drift
-    from scim_server.provisioning.drift_check import record_drift
-    from scim_server.provisioning.drift_check import run_repairs
     from scim_server.provisioning.runtime import build_worker
     from scim_server.provisioning.runtime import gateway_from
+    from scim_server.support.drift_check import check_drift
+    from scim_server.support.drift_check import record_drift
+    from scim_server.support.drift_check import run_repairs
 
     gateway = gateway_from(settings)
     database = Database.open(settings.database_url)

@@ -18,10 +18,10 @@ from scim_server.cli.common import print_table
 from scim_server.cli.common import run
 from scim_server.cli.common import show_time
 from scim_server.config import Settings
-from scim_server.provisioning.status import QueueStatus
-from scim_server.provisioning.status import queue_status
 from scim_server.storage.organizations import get_organization
 from scim_server.storage.session import open_session
+from scim_server.support.status import QueueStatus
+from scim_server.support.status import queue_status
 
 
 def show_age(age: timedelta) -> str:

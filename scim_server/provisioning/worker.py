@@ -30,7 +30,6 @@ from scim_server.auth0_gateway import Clock
 from scim_server.auth0_gateway import SystemClock
 from scim_server.provisioning.backoff import RetryPolicy
 from scim_server.provisioning.journal import Journal
-from scim_server.provisioning.mapping_log import purge_log
 from scim_server.provisioning.metrics import RetryReason
 from scim_server.provisioning.metrics import WorkerMetrics
 from scim_server.provisioning.planner import AppliedState
@@ -38,6 +37,7 @@ from scim_server.provisioning.reconciler import Confirmed
 from scim_server.provisioning.reconciler import Identity
 from scim_server.provisioning.reconciler import Reconciler
 from scim_server.storage.database import Database
+from scim_server.storage.events import purge_events
 from scim_server.storage.queue import ClaimedTask
 from scim_server.storage.queue import claim_due
 from scim_server.storage.queue import finish
@@ -112,7 +112,8 @@ class Worker:
             return 0
         self._purged_at = now
         async with self.database.session() as session:
-            purged = await purge_log(session, retention_days=self.log_retention_days, now=now)
+            retention = timedelta(days=self.log_retention_days)
+            purged = await purge_events(session, before=now - retention)
             await session.commit()
         if purged:
             logger.info(

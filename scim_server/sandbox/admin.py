@@ -6,8 +6,8 @@ unauthenticated: the emulator is a sandbox and must never hold real data.
 """
 
 import dataclasses
-from typing import TYPE_CHECKING
 from typing import Any
+from typing import Protocol
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse
@@ -15,11 +15,23 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from scim_server.sandbox import errors
+from scim_server.sandbox.calls import CallLog
 from scim_server.sandbox.faults import Fault
+from scim_server.sandbox.faults import FaultInjector
 from scim_server.sandbox.seeding import seed_tenant
+from scim_server.sandbox.tenant import Tenant
 
-if TYPE_CHECKING:
-    from scim_server.sandbox.app import Emulator
+
+class Emulated(Protocol):
+    """What the admin surface reaches into: the emulator's state, call log and faults.
+
+    A protocol rather than the :class:`~scim_server.sandbox.app.Emulator` itself, which serves
+    these routes: the app depends on its admin surface, never the reverse.
+    """
+
+    tenant: Tenant
+    calls: CallLog
+    faults: FaultInjector
 
 
 async def _json(request: Request) -> dict[str, Any]:
@@ -29,7 +41,7 @@ async def _json(request: Request) -> dict[str, Any]:
     return body
 
 
-def admin_routes(emulator: "Emulator") -> list[Route]:
+def admin_routes(emulator: Emulated) -> list[Route]:
     """Return the admin routes bound to one emulator."""
 
     async def state(request: Request) -> Response:

@@ -8,7 +8,7 @@ Emails and userNames are stored case-folded, as the users' own ``email_key`` and
 ``user_name_key`` are, so that a case-insensitive lookup is an equality the
 ``(org_id, email)`` and ``(org_id, user_name)`` indexes answer. A lookup by key is a union of
 one index search per key column (:func:`search_events`), never a scan of the organization's
-log: ``tests/provisioning/test_mapping_log.py`` reads the query plans on both databases.
+log: ``tests/support/test_mapping_log.py`` reads the query plans on both databases.
 """
 
 from collections.abc import Mapping

@@ -33,20 +33,13 @@ from starlette.routing import BaseRoute
 from starlette.routing import Route
 
 from scim_server.config import Settings
+from scim_server.intake.store import refresh_desired
+from scim_server.intake.tenancy import Tenancy
 from scim_server.mapping.profile import describe_error
 from scim_server.mapping.profile import rule_at
 from scim_server.mapping.rule_files import RuleFile
 from scim_server.mapping.rule_files import definition
 from scim_server.mapping.rules import RoleRule
-from scim_server.provisioning.explain import explain_user
-from scim_server.provisioning.mapping_log import LogQuery
-from scim_server.provisioning.mapping_log import LogQueryError
-from scim_server.provisioning.mapping_log import parse_since
-from scim_server.provisioning.mapping_log import search_log
-from scim_server.provisioning.scim import Tenancy
-from scim_server.provisioning.status import json_time
-from scim_server.provisioning.status import queue_status
-from scim_server.provisioning.store import refresh_desired
 from scim_server.storage.database import Session
 from scim_server.storage.links import live_user_ids
 from scim_server.storage.organizations import OrganizationError
@@ -62,6 +55,13 @@ from scim_server.storage.tokens import is_token_active
 from scim_server.storage.tokens import issue_token
 from scim_server.storage.tokens import list_tokens
 from scim_server.storage.tokens import revoke_token
+from scim_server.support.explain import explain_user
+from scim_server.support.mapping_log import LogQuery
+from scim_server.support.mapping_log import LogQueryError
+from scim_server.support.mapping_log import parse_since
+from scim_server.support.mapping_log import search_log
+from scim_server.support.status import json_time
+from scim_server.support.status import queue_status
 from scim_server.web.admin_auth import AdminAuthenticator
 from scim_server.web.admin_auth import AdminAuthError
 from scim_server.web.admin_auth import Principal

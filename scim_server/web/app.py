@@ -13,8 +13,8 @@ from starlette.types import ASGIApp
 
 from scim_server.auth0_gateway import Auth0Gateway
 from scim_server.config import Settings
+from scim_server.intake.tenancy import Tenancy
 from scim_server.provisioning.runtime import build_worker
-from scim_server.provisioning.scim import Tenancy
 from scim_server.web.admin_api import AdminApi
 from scim_server.web.admin_page import AdminPage
 from scim_server.web.health import health_routes

@@ -4,7 +4,7 @@ Every label has few values, so that no client can grow the series without bound:
 counted by route *template* (``Users/{id}``, never an id), by the organization only once its
 token was accepted (a request with an unknown org key or a bad token has ``org=""``), by
 method and status. The queue gauges are read from the database at each scrape with
-:func:`~scim_server.provisioning.status.queue_status` (every organization together), so every
+:func:`~scim_server.support.status.queue_status` (every organization together), so every
 replica reports the same shared queue; the counters are this process's own (sum them across
 replicas). The Auth0 and worker counters come from the gateway and the worker of this process.
 
@@ -34,9 +34,9 @@ from starlette.routing import Route
 
 from scim_server.auth0_gateway.metrics import Auth0Metrics
 from scim_server.provisioning.metrics import WorkerMetrics
-from scim_server.provisioning.status import QueueStatus
-from scim_server.provisioning.status import queue_status
 from scim_server.storage.database import Database
+from scim_server.support.status import QueueStatus
+from scim_server.support.status import queue_status
 from scim_server.web.logs import Completed
 
 log = logging.getLogger(__name__)

@@ -20,10 +20,10 @@ from scim2_server.service import ScimService
 from starlette.requests import Request
 from starlette.responses import Response
 
-from scim_server.provisioning.handler import ScimHandler
-from scim_server.provisioning.request_log import WRITE_METHODS
-from scim_server.provisioning.request_log import ScimWrite
-from scim_server.provisioning.scim import Tenancy
+from scim_server.intake.handler import ScimHandler
+from scim_server.intake.request_log import WRITE_METHODS
+from scim_server.intake.request_log import ScimWrite
+from scim_server.intake.tenancy import Tenancy
 from scim_server.storage.tokens import Bearer
 from scim_server.web.errors import error_response
 from scim_server.web.logs import REQUEST_ID_HEADER as REQUEST_ID_HEADER

@@ -26,7 +26,7 @@ from playwright.sync_api import sync_playwright
 from scim_server.config import Settings
 from scim_server.web.admin_page import CONTENT_SECURITY_POLICY
 from scim_server.web.app import create_app
-from tests.support.server import Cli
+from tests.helpers.server import Cli
 
 
 @pytest.fixture

@@ -10,7 +10,7 @@ from scim2_tester import check_server
 from scim2_tester.utils import CheckResult
 from scim2_tester.utils import Status
 
-from tests.support.server import Cli
+from tests.helpers.server import Cli
 
 pytestmark = pytest.mark.e2e
 
@@ -30,7 +30,7 @@ def is_inapplicable(result: CheckResult) -> bool:
     The tester PATCHes every optional extension as a whole and expects to read back what it
     sent (an empty object, since every attribute of this one is readOnly), or nothing after a
     remove. The server fills the extension itself and keeps showing it (RFC 7643 §7: a client
-    cannot set readOnly values); tests/provisioning/test_write_path.py pins that instead.
+    cannot set readOnly values); tests/intake/test_write_path.py pins that instead.
     """
     data = result.data if isinstance(result.data, dict) else {}
     return result.title in WHOLE_ATTRIBUTE_PATCHES and data.get("urn") == READ_ONLY_EXTENSION

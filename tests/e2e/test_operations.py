@@ -12,9 +12,9 @@ import httpx
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
-from tests.support.server import Cli
-from tests.support.server import free_port
-from tests.support.server import wait_until_up
+from tests.helpers.server import Cli
+from tests.helpers.server import free_port
+from tests.helpers.server import wait_until_up
 
 pytestmark = pytest.mark.e2e
 

@@ -24,8 +24,8 @@ from scim_server.storage.migrate import migrate
 from scim_server.storage.organizations import create_organization
 from scim_server.storage.session import open_session
 from scim_server.storage.tokens import issue_token
-from tests.support.server import Cli
-from tests.support.server import free_port
+from tests.helpers.server import Cli
+from tests.helpers.server import free_port
 
 pytestmark = pytest.mark.e2e
 

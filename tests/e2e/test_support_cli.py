@@ -16,7 +16,7 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.support.server import Cli
+from tests.helpers.server import Cli
 
 pytestmark = pytest.mark.e2e
 

@@ -24,15 +24,15 @@ from scim_server.storage.organizations import create_organization
 from scim_server.storage.tables import IdentityLink
 from scim_server.storage.tokens import issue_token
 from scim_server.web.app import create_app
-from tests.support.auth0 import DATABASE
-from tests.support.auth0 import demo_emulator
-from tests.support.auth0 import gateway_on
-from tests.support.auth0 import member_roles
-from tests.support.auth0 import members
-from tests.support.auth0 import org_id
-from tests.support.auth0 import users_with_email
-from tests.support.clock import FakeClock
-from tests.support.workers import fake_clock_worker
+from tests.helpers.auth0 import DATABASE
+from tests.helpers.auth0 import demo_emulator
+from tests.helpers.auth0 import gateway_on
+from tests.helpers.auth0 import member_roles
+from tests.helpers.auth0 import members
+from tests.helpers.auth0 import org_id
+from tests.helpers.auth0 import users_with_email
+from tests.helpers.clock import FakeClock
+from tests.helpers.workers import fake_clock_worker
 
 pytestmark = pytest.mark.anyio
 

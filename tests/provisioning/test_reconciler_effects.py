@@ -16,14 +16,14 @@ from scim_server.provisioning.directory import UnknownRoles
 from scim_server.provisioning.effects import Auth0Effects
 from scim_server.provisioning.effects import deterministic_user_id
 from scim_server.sandbox import Emulator
-from tests.support.auth0 import DATABASE
-from tests.support.auth0 import api_calls
-from tests.support.auth0 import demo_emulator
-from tests.support.auth0 import gateway_on
-from tests.support.auth0 import member_roles
-from tests.support.auth0 import members
-from tests.support.auth0 import org_id
-from tests.support.auth0 import users_with_email
+from tests.helpers.auth0 import DATABASE
+from tests.helpers.auth0 import api_calls
+from tests.helpers.auth0 import demo_emulator
+from tests.helpers.auth0 import gateway_on
+from tests.helpers.auth0 import member_roles
+from tests.helpers.auth0 import members
+from tests.helpers.auth0 import org_id
+from tests.helpers.auth0 import users_with_email
 
 
 class Ticks:

@@ -7,9 +7,9 @@ from pathlib import Path
 import pytest
 
 from scim_server.config import Settings
+from scim_server.intake.tenancy import Tenancy
 from scim_server.mapping.rule_files import parse_rules
 from scim_server.provisioning.desired import DesiredState
-from scim_server.provisioning.scim import Tenancy
 from scim_server.storage.events import PersonKeys
 from scim_server.storage.events import search_events
 from scim_server.storage.links import get_link

@@ -24,17 +24,17 @@ from scim_server.storage.queue import claim_due
 from scim_server.storage.queue import get_task
 from scim_server.storage.tables import IdentityLink
 from scim_server.storage.tables import Organization
-from tests.support.auth0 import DATABASE
-from tests.support.auth0 import api_calls
-from tests.support.auth0 import demo_emulator
-from tests.support.auth0 import gateway_on
-from tests.support.auth0 import member_roles
-from tests.support.auth0 import members
-from tests.support.auth0 import org_id
-from tests.support.auth0 import users_with_email
-from tests.support.clock import FakeClock
-from tests.support.workers import fake_clock_worker
-from tests.support.workers import want
+from tests.helpers.auth0 import DATABASE
+from tests.helpers.auth0 import api_calls
+from tests.helpers.auth0 import demo_emulator
+from tests.helpers.auth0 import gateway_on
+from tests.helpers.auth0 import member_roles
+from tests.helpers.auth0 import members
+from tests.helpers.auth0 import org_id
+from tests.helpers.auth0 import users_with_email
+from tests.helpers.clock import FakeClock
+from tests.helpers.workers import fake_clock_worker
+from tests.helpers.workers import want
 
 pytestmark = pytest.mark.anyio
 

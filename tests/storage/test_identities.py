@@ -19,7 +19,7 @@ from scim_server.storage.identities import users_known_by
 from scim_server.storage.resources import SqlScimStorage
 from scim_server.storage.tables import IdentityLink
 from scim_server.storage.tables import ScimResource
-from tests.support.databases import add_organization
+from tests.helpers.databases import add_organization
 
 pytestmark = pytest.mark.anyio
 

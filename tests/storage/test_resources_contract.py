@@ -9,8 +9,8 @@ from scim2_server.testing import AsyncScimStorageContract
 from scim2_server.testing import BlockingStorage
 
 from scim_server.storage.database import Database
-from tests.support.databases import create_schema
-from tests.support.databases import open_storage
+from tests.helpers.databases import create_schema
+from tests.helpers.databases import open_storage
 
 
 class TestSqlScimStorage(AsyncScimStorageContract):

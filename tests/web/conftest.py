@@ -5,11 +5,11 @@ import pytest
 from starlette.applications import Starlette
 
 from scim_server.config import Settings
-from scim_server.provisioning.scim import Tenancy
+from scim_server.intake.tenancy import Tenancy
 from scim_server.web.app import create_app
-from tests.support.databases import create_schema
-from tests.support.tenants import Tenant
-from tests.support.tenants import add_tenant
+from tests.helpers.databases import create_schema
+from tests.helpers.tenants import Tenant
+from tests.helpers.tenants import add_tenant
 
 
 @pytest.fixture

@@ -13,7 +13,7 @@ from scim_server.storage.operator_tokens import issue_operator_token
 from scim_server.storage.operator_tokens import revoke_operator_token
 from scim_server.storage.organizations import get_organization
 from scim_server.web import admin_api
-from tests.support.tenants import Tenant
+from tests.helpers.tenants import Tenant
 
 pytestmark = pytest.mark.anyio
 

@@ -27,12 +27,12 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from starlette.applications import Starlette
 
 from scim_server.config import Settings
-from scim_server.provisioning.scim import Tenancy
+from scim_server.intake.tenancy import Tenancy
 from scim_server.storage.organizations import create_organization
 from scim_server.web.app import create_app
-from tests.support.databases import create_schema
-from tests.support.tenants import Tenant
-from tests.support.tenants import add_tenant
+from tests.helpers.databases import create_schema
+from tests.helpers.tenants import Tenant
+from tests.helpers.tenants import add_tenant
 from tests.web.test_admin_api import API
 from tests.web.test_admin_api import operator_token
 from tests.web.test_admin_api import org_requests

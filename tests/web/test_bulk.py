@@ -3,7 +3,7 @@
 import httpx
 import pytest
 
-from tests.support.tenants import Tenant
+from tests.helpers.tenants import Tenant
 
 pytestmark = pytest.mark.anyio
 

@@ -6,7 +6,7 @@ import httpx
 import pytest
 
 from scim_server.storage.resources import SqlScimStorage
-from tests.support.tenants import Tenant
+from tests.helpers.tenants import Tenant
 
 pytestmark = pytest.mark.anyio
 

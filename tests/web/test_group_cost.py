@@ -13,7 +13,7 @@ from sqlalchemy import event
 from starlette.applications import Starlette
 
 from scim_server.storage import resources
-from tests.support.tenants import Tenant
+from tests.helpers.tenants import Tenant
 
 pytestmark = pytest.mark.anyio
 

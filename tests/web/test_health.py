@@ -16,7 +16,7 @@ from scim_server.storage.migrate import alembic_config
 from scim_server.storage.migrate import head_revision
 from scim_server.storage.migrate import migrate
 from scim_server.web.app import create_app
-from tests.support.databases import create_schema
+from tests.helpers.databases import create_schema
 
 pytestmark = pytest.mark.anyio
 

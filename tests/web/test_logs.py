@@ -19,7 +19,7 @@ from scim_server.storage.resources import SqlScimStorage
 from scim_server.web.logs import Completed
 from scim_server.web.logs import RequestMiddleware
 from scim_server.web.logs import logging_config
-from tests.support.tenants import Tenant
+from tests.helpers.tenants import Tenant
 
 pytestmark = pytest.mark.anyio
 

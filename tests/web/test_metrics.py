@@ -15,12 +15,12 @@ from scim_server.sandbox import Emulator
 from scim_server.storage.organizations import create_organization
 from scim_server.storage.tokens import issue_token
 from scim_server.web.app import create_app
-from tests.support.auth0 import DATABASE
-from tests.support.auth0 import demo_emulator
-from tests.support.auth0 import gateway_on
-from tests.support.auth0 import org_id
-from tests.support.databases import create_schema
-from tests.support.tenants import Tenant
+from tests.helpers.auth0 import DATABASE
+from tests.helpers.auth0 import demo_emulator
+from tests.helpers.auth0 import gateway_on
+from tests.helpers.auth0 import org_id
+from tests.helpers.databases import create_schema
+from tests.helpers.tenants import Tenant
 
 pytestmark = pytest.mark.anyio
 

@@ -6,12 +6,12 @@ import httpx
 import pytest
 from starlette.applications import Starlette
 
-from scim_server.provisioning.mapping_log import LogEntry
-from scim_server.provisioning.mapping_log import LogQuery
-from scim_server.provisioning.mapping_log import search_log
-from scim_server.provisioning.scim import Tenancy
+from scim_server.intake.tenancy import Tenancy
 from scim_server.storage.organizations import get_organization
-from tests.support.tenants import Tenant
+from scim_server.support.mapping_log import LogEntry
+from scim_server.support.mapping_log import LogQuery
+from scim_server.support.mapping_log import search_log
+from tests.helpers.tenants import Tenant
 
 pytestmark = pytest.mark.anyio
 

@@ -7,7 +7,7 @@ import pytest
 from sqlmodel import select
 
 from scim_server.storage.tables import ScimResource
-from tests.support.tenants import Tenant
+from tests.helpers.tenants import Tenant
 
 pytestmark = pytest.mark.anyio
 

@@ -13,7 +13,7 @@ from scim_server.provisioning.worker import Worker
 from scim_server.storage.database import Database
 from scim_server.storage.links import put_desired
 from scim_server.storage.queue import bump
-from tests.support.clock import FakeClock
+from tests.helpers.clock import FakeClock
 
 TEST_INVITATIONS = InvitationSettings(client_id="app", inviter_name="Tests")
 

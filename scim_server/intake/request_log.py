@@ -14,8 +14,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from scim_server.intake.store import idp_name
 from scim_server.mapping.profile import MappingProfile
-from scim_server.provisioning.store import idp_name
 from scim_server.storage.database import Session
 from scim_server.storage.events import append_event
 

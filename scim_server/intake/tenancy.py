@@ -9,13 +9,13 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from scim_server.config import Settings
+from scim_server.intake.request_log import ScimWrite
+from scim_server.intake.request_log import record_scim_write
+from scim_server.intake.store import ProvisioningStorage
 from scim_server.mapping.profile import MappingProfile
 from scim_server.mapping.profile import load_profiles
 from scim_server.protocol.provisioning import Provisioning
 from scim_server.protocol.service import OrgScimService
-from scim_server.provisioning.request_log import ScimWrite
-from scim_server.provisioning.request_log import record_scim_write
-from scim_server.provisioning.store import ProvisioningStorage
 from scim_server.storage.database import Database
 from scim_server.storage.database import Session
 from scim_server.storage.tables import Organization

@@ -14,9 +14,6 @@ from scim_server.mapping.profile import MappingProfile
 from scim_server.mapping.profile import load_profiles
 from scim_server.mapping.rules import RoleRule
 from scim_server.provisioning.desired import DesiredState
-from scim_server.provisioning.explain import Explanation
-from scim_server.provisioning.explain import describe_rule
-from scim_server.provisioning.explain import explain_user
 from scim_server.provisioning.planner import AppliedState
 from scim_server.provisioning.planner import profile_digest
 from scim_server.storage.database import Database
@@ -28,8 +25,11 @@ from scim_server.storage.queue import finish
 from scim_server.storage.queue import reschedule
 from scim_server.storage.rules import replace_rules
 from scim_server.storage.tables import ScimResource
-from tests.support.tenants import Tenant
-from tests.support.tenants import add_tenant
+from scim_server.support.explain import Explanation
+from scim_server.support.explain import describe_rule
+from scim_server.support.explain import explain_user
+from tests.helpers.tenants import Tenant
+from tests.helpers.tenants import add_tenant
 from tests.web.conftest import app  # noqa: F401
 from tests.web.conftest import client  # noqa: F401
 from tests.web.conftest import okta  # noqa: F401

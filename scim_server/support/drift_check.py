@@ -1,6 +1,6 @@
 """Checking an organization for drift: read Auth0, compare, log every finding, repair ours.
 
-The comparison itself is pure (:mod:`scim_server.provisioning.drift`). Here: Auth0 is read
+The comparison itself is pure (:mod:`scim_server.support.drift`). Here: Auth0 is read
 outside any database transaction (a large organization takes many pages at the tenant's rate
 limit, and SQLite transactions here are writers), the findings and repairs are written in one
 short transaction, and the repaired users are reconciled at once by the worker's own code.
@@ -18,13 +18,6 @@ from typing import TypeVar
 from scim_server.auth0_gateway import Auth0Gateway
 from scim_server.auth0_gateway import Auth0NotFound
 from scim_server.auth0_gateway import Auth0Unavailable
-from scim_server.provisioning.drift import DriftReport
-from scim_server.provisioning.drift import Member
-from scim_server.provisioning.drift import as_observed
-from scim_server.provisioning.drift import checked_summary
-from scim_server.provisioning.drift import compare
-from scim_server.provisioning.drift import lookup_candidates
-from scim_server.provisioning.drift import repair_summary
 from scim_server.provisioning.planner import AppliedState
 from scim_server.provisioning.worker import Worker
 from scim_server.storage.database import Database
@@ -34,6 +27,13 @@ from scim_server.storage.links import get_link
 from scim_server.storage.queue import bump
 from scim_server.storage.queue import claim_users
 from scim_server.storage.tables import Organization
+from scim_server.support.drift import DriftReport
+from scim_server.support.drift import Member
+from scim_server.support.drift import as_observed
+from scim_server.support.drift import checked_summary
+from scim_server.support.drift import compare
+from scim_server.support.drift import lookup_candidates
+from scim_server.support.drift import repair_summary
 
 SOURCE = "reconcile"
 """The mapping log's source of every finding and repair."""

@@ -21,7 +21,7 @@ finding              ours  meaning (and what ``--repair`` does)
 ==================== ===== =====================================================================
 
 This module is the pure part: the findings, the comparison and the correction of ``applied``;
-:mod:`scim_server.provisioning.drift_check` reads Auth0, logs and repairs. A repair never calls
+:mod:`scim_server.support.drift_check` reads Auth0, logs and repairs. A repair never calls
 Auth0 itself. It sets the link's ``applied`` to what Auth0 really holds
 (only ever forgetting what we had; a role we never assigned never becomes ours), bumps the
 user's sync task and lets the worker's own reconcile run it: the calls are planned, rate-limited,

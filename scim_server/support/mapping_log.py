@@ -19,15 +19,14 @@ from datetime import datetime
 from datetime import timedelta
 from typing import Any
 
-from scim_server.provisioning.status import json_time
 from scim_server.storage.database import Session
 from scim_server.storage.events import OUTCOMES
 from scim_server.storage.events import PersonKeys
 from scim_server.storage.events import folded
-from scim_server.storage.events import purge_events
 from scim_server.storage.events import search_events
 from scim_server.storage.identities import find_identities
 from scim_server.storage.tables import MappingEvent
+from scim_server.support.status import json_time
 
 MAX_LIMIT = 10_000
 """The most events one read returns; a longer history is read in pages (``after_id``)."""
@@ -188,13 +187,3 @@ async def person_keys(session: Session, *, org_id: int, key: str) -> PersonKeys:
         auth0_user_ids=known(exact, *(i.auth0_user_id for i in found)),
         request_ids=known(exact),
     )
-
-
-async def purge_log(session: Session, *, retention_days: int, now: datetime) -> int:
-    """Delete the events older than the retention, in every organization; return how many.
-
-    :param retention_days: ``SCIM_LOG_RETENTION_DAYS``; 0 keeps the log forever.
-    """
-    if retention_days <= 0:
-        return 0
-    return await purge_events(session, before=now - timedelta(days=retention_days))

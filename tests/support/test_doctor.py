@@ -9,20 +9,20 @@ from scim_server.config import default_mappings_dir
 from scim_server.mapping.profile import MappingProfile
 from scim_server.mapping.profile import load_profiles
 from scim_server.mapping.rules import RoleRule
-from scim_server.provisioning.doctor import REQUIRED_SCOPES
-from scim_server.provisioning.doctor import DoctorReport
-from scim_server.provisioning.doctor import OrganizationSetup
-from scim_server.provisioning.doctor import diagnose
-from scim_server.provisioning.doctor import grantable_roles
 from scim_server.sandbox import Emulator
 from scim_server.sandbox.tokens import SCOPES
 from scim_server.sandbox.tokens import TokenIssuer
 from scim_server.storage.tables import Organization
-from tests.support.auth0 import CLIENT_ID
-from tests.support.auth0 import CLIENT_SECRET
-from tests.support.auth0 import DATABASE
-from tests.support.auth0 import demo_emulator
-from tests.support.auth0 import gateway_on
+from scim_server.support.doctor import REQUIRED_SCOPES
+from scim_server.support.doctor import DoctorReport
+from scim_server.support.doctor import OrganizationSetup
+from scim_server.support.doctor import diagnose
+from scim_server.support.doctor import grantable_roles
+from tests.helpers.auth0 import CLIENT_ID
+from tests.helpers.auth0 import CLIENT_SECRET
+from tests.helpers.auth0 import DATABASE
+from tests.helpers.auth0 import demo_emulator
+from tests.helpers.auth0 import gateway_on
 
 pytestmark = pytest.mark.anyio
 

@@ -11,7 +11,7 @@ from scim2_server.conditions import Conditions
 from scim2_server.handler import AsyncScimHandler
 from scim2_server.service import ScimService
 
-from scim_server.provisioning.members import plan_member_changes
+from scim_server.intake.members import plan_member_changes
 from scim_server.storage.resources import SqlScimStorage
 from scim_server.storage.resources import is_group
 
@@ -20,7 +20,7 @@ class ScimHandler(AsyncScimHandler):
     """Serve SCIM requests over the SQL storage of one organization.
 
     A PATCH on a group applies its member operations row by row
-    (:func:`~scim_server.provisioning.members.plan_member_changes`) and the other
+    (:func:`~scim_server.intake.members.plan_member_changes`) and the other
     operations with scim2-models on the group read without its members.
     """
 

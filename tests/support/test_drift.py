@@ -14,17 +14,6 @@ import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from scim_server.auth0_gateway import ManagementApiGateway
-from scim_server.provisioning.drift import DELETED_USER
-from scim_server.provisioning.drift import DUPLICATE_EMAIL
-from scim_server.provisioning.drift import FOREIGN_ROLE
-from scim_server.provisioning.drift import LOST_MEMBER
-from scim_server.provisioning.drift import ROLE_MISSING
-from scim_server.provisioning.drift import ROLE_NOT_REMOVED
-from scim_server.provisioning.drift import UNMANAGED_MEMBER
-from scim_server.provisioning.drift import DriftReport
-from scim_server.provisioning.drift_check import check_drift
-from scim_server.provisioning.drift_check import record_drift
-from scim_server.provisioning.drift_check import run_repairs
 from scim_server.provisioning.worker import Worker
 from scim_server.sandbox import Emulator
 from scim_server.storage.database import Database
@@ -34,16 +23,27 @@ from scim_server.storage.links import get_link
 from scim_server.storage.queue import get_task
 from scim_server.storage.tables import IdentityLink
 from scim_server.storage.tables import Organization
-from tests.support.auth0 import DATABASE
-from tests.support.auth0 import api_calls
-from tests.support.auth0 import demo_emulator
-from tests.support.auth0 import gateway_on
-from tests.support.auth0 import member_roles
-from tests.support.auth0 import members
-from tests.support.auth0 import org_id
-from tests.support.clock import FakeClock
-from tests.support.workers import fake_clock_worker
-from tests.support.workers import want
+from scim_server.support.drift import DELETED_USER
+from scim_server.support.drift import DUPLICATE_EMAIL
+from scim_server.support.drift import FOREIGN_ROLE
+from scim_server.support.drift import LOST_MEMBER
+from scim_server.support.drift import ROLE_MISSING
+from scim_server.support.drift import ROLE_NOT_REMOVED
+from scim_server.support.drift import UNMANAGED_MEMBER
+from scim_server.support.drift import DriftReport
+from scim_server.support.drift_check import check_drift
+from scim_server.support.drift_check import record_drift
+from scim_server.support.drift_check import run_repairs
+from tests.helpers.auth0 import DATABASE
+from tests.helpers.auth0 import api_calls
+from tests.helpers.auth0 import demo_emulator
+from tests.helpers.auth0 import gateway_on
+from tests.helpers.auth0 import member_roles
+from tests.helpers.auth0 import members
+from tests.helpers.auth0 import org_id
+from tests.helpers.clock import FakeClock
+from tests.helpers.workers import fake_clock_worker
+from tests.helpers.workers import want
 
 pytestmark = pytest.mark.anyio
 
@@ -423,7 +423,7 @@ async def test_reads_auth0_could_not_serve_are_tried_again(world: World) -> None
 
 async def test_reconcile_gives_up_when_auth0_stays_unavailable(world: World) -> None:
     from scim_server.auth0_gateway import Auth0Unavailable
-    from scim_server.provisioning.drift_check import ATTEMPTS
+    from scim_server.support.drift_check import ATTEMPTS
 
     world.emulator.faults.fail("organizations.members.list", status=503, times=None)
     world.emulator.calls.clear()

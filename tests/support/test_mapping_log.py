@@ -18,18 +18,13 @@ from scim_server.config import Settings
 from scim_server.provisioning.batching import MemberBatcher
 from scim_server.provisioning.directory import Auth0Directory
 from scim_server.provisioning.effects import Auth0Effects
-from scim_server.provisioning.mapping_log import LogEntry
-from scim_server.provisioning.mapping_log import LogQuery
-from scim_server.provisioning.mapping_log import LogQueryError
-from scim_server.provisioning.mapping_log import person_keys
-from scim_server.provisioning.mapping_log import purge_log
-from scim_server.provisioning.mapping_log import search_log
 from scim_server.provisioning.reconciler import InvitationSettings
 from scim_server.provisioning.reconciler import Reconciler
 from scim_server.provisioning.worker import Worker
 from scim_server.storage.database import Database
 from scim_server.storage.engine import create_sessionmaker
 from scim_server.storage.events import append_event
+from scim_server.storage.events import purge_events
 from scim_server.storage.events import search_query
 from scim_server.storage.organizations import create_organization
 from scim_server.storage.tables import IdentityLink
@@ -37,14 +32,19 @@ from scim_server.storage.tables import MappingEvent
 from scim_server.storage.tables import Organization
 from scim_server.storage.tables import ScimResource
 from scim_server.storage.tokens import issue_token
+from scim_server.support.mapping_log import LogEntry
+from scim_server.support.mapping_log import LogQuery
+from scim_server.support.mapping_log import LogQueryError
+from scim_server.support.mapping_log import person_keys
+from scim_server.support.mapping_log import search_log
 from scim_server.web.app import create_app
-from tests.support.auth0 import CLIENT_SECRET
-from tests.support.auth0 import DATABASE
-from tests.support.auth0 import demo_emulator
-from tests.support.auth0 import gateway_on
-from tests.support.auth0 import org_id
-from tests.support.clock import FakeClock
-from tests.support.workers import fake_clock_worker
+from tests.helpers.auth0 import CLIENT_SECRET
+from tests.helpers.auth0 import DATABASE
+from tests.helpers.auth0 import demo_emulator
+from tests.helpers.auth0 import gateway_on
+from tests.helpers.auth0 import org_id
+from tests.helpers.clock import FakeClock
+from tests.helpers.workers import fake_clock_worker
 
 pytestmark = pytest.mark.anyio
 
@@ -215,21 +215,12 @@ async def test_entries_serialise_with_utc_times(jdoe: Log) -> None:
 async def test_retention_purges_only_events_older_than_it(jdoe: Log) -> None:
     now = T0 + timedelta(days=30, minutes=6)
     async with jdoe.database.session() as session:
-        purged = await purge_log(session, retention_days=30, now=now)
+        purged = await purge_events(session, before=now - timedelta(days=30))
         await session.commit()
 
     assert purged == 5  # minutes 1 to 5, of both organizations; minute 6 is exactly 30 days old
     assert await jdoe.summaries(jdoe.acme) == ["failed"]
     assert await jdoe.summaries(jdoe.globex) == []
-
-
-async def test_retention_of_zero_keeps_everything(jdoe: Log) -> None:
-    async with jdoe.database.session() as session:
-        purged = await purge_log(session, retention_days=0, now=T0 + timedelta(days=10_000))
-        await session.commit()
-
-    assert purged == 0
-    assert len(await jdoe.search(jdoe.acme)) == 5
 
 
 def purging_worker(database: Database, clock: FakeClock, retention_days: int) -> Worker:

@@ -8,7 +8,7 @@ import pytest
 from sqlmodel import select
 from starlette.applications import Starlette
 
-from scim_server.provisioning import store
+from scim_server.intake import store
 from scim_server.provisioning.desired import DesiredState
 from scim_server.storage.database import Database
 from scim_server.storage.events import PersonKeys
@@ -20,7 +20,7 @@ from scim_server.storage.rules import replace_rules
 from scim_server.storage.tables import MappingEvent
 from scim_server.storage.tables import ScimResource
 from scim_server.storage.tables import SyncTask
-from tests.support.tenants import Tenant
+from tests.helpers.tenants import Tenant
 from tests.web.conftest import acme  # noqa: F401
 from tests.web.conftest import app  # noqa: F401
 from tests.web.conftest import client  # noqa: F401

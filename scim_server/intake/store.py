@@ -85,7 +85,7 @@ def _user_ids(members: Iterable[Any] | None) -> set[str]:
 class ProvisioningStorage(SqlScimStorage):
     """The SCIM resources of one organization, and the provisioning work their writes cause.
 
-    Rules, on top of :class:`SqlScimStorage`'s (``tests/provisioning/test_store.py``):
+    Rules, on top of :class:`SqlScimStorage`'s (``tests/intake/test_write_path.py``):
 
     - Every write updates the desired state of the users it affects (module docstring), in
       its own transaction; when a user's desired state changed, its sync task is bumped

@@ -17,12 +17,10 @@ from datetime import datetime
 from typing import Any
 from typing import cast
 
+from scim_server.intake.store import load_org_rules
 from scim_server.mapping.profile import MappingProfile
 from scim_server.mapping.rules import RoleRule
 from scim_server.provisioning.desired import DesiredState
-from scim_server.provisioning.mapping_log import LogEntry
-from scim_server.provisioning.mapping_log import LogQuery
-from scim_server.provisioning.mapping_log import search_log
 from scim_server.provisioning.planner import AddMember
 from scim_server.provisioning.planner import AppliedState
 from scim_server.provisioning.planner import AssignRoles
@@ -39,8 +37,6 @@ from scim_server.provisioning.planner import Unblock
 from scim_server.provisioning.planner import UpdateProfile
 from scim_server.provisioning.planner import plan
 from scim_server.provisioning.roles import ORG_CITATION_PREFIX
-from scim_server.provisioning.status import json_time
-from scim_server.provisioning.store import load_org_rules
 from scim_server.storage.database import Session
 from scim_server.storage.identities import KnownIdentity
 from scim_server.storage.identities import find_identities
@@ -50,6 +46,10 @@ from scim_server.storage.members import groups_of_users
 from scim_server.storage.queue import get_task
 from scim_server.storage.tables import IdentityLink
 from scim_server.storage.tables import Organization
+from scim_server.support.mapping_log import LogEntry
+from scim_server.support.mapping_log import LogQuery
+from scim_server.support.mapping_log import search_log
+from scim_server.support.status import json_time
 
 RECENT_ERRORS = 5
 """How many of a user's latest failed events an explanation shows."""

@@ -8,13 +8,13 @@ import pytest
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.ext.asyncio import async_sessionmaker
 
-from scim_server.provisioning.status import queue_status
 from scim_server.storage.links import put_desired
 from scim_server.storage.organizations import create_organization
 from scim_server.storage.queue import bump
 from scim_server.storage.queue import claim_due
 from scim_server.storage.queue import reschedule
 from scim_server.storage.tables import ScimResource
+from scim_server.support.status import queue_status
 
 pytestmark = pytest.mark.anyio
 
