@@ -27,12 +27,15 @@ from scim_server.sandbox import directory
 from scim_server.sandbox import errors
 from scim_server.sandbox import invitations
 from scim_server.sandbox import organizations
+from scim_server.sandbox import scim_configuration
 from scim_server.sandbox import users
 from scim_server.sandbox.admin import admin_routes
 from scim_server.sandbox.calls import CallLog
 from scim_server.sandbox.calls import CallRecord
 from scim_server.sandbox.faults import Fault
 from scim_server.sandbox.faults import FaultInjector
+from scim_server.sandbox.inbound_scim import PREFIX as SCIM_PREFIX
+from scim_server.sandbox.inbound_scim import InboundScimServer
 from scim_server.sandbox.ratelimit import Admission
 from scim_server.sandbox.ratelimit import TokenBucket
 from scim_server.sandbox.routing import Call
@@ -111,12 +114,20 @@ class Emulator:
         self.faults = FaultInjector(fault_seed)
         self.calls = CallLog()
         self._router = Router(
-            users.ENDPOINTS + organizations.ENDPOINTS + invitations.ENDPOINTS + directory.ENDPOINTS
+            users.ENDPOINTS
+            + organizations.ENDPOINTS
+            + invitations.ENDPOINTS
+            + directory.ENDPOINTS
+            + scim_configuration.ENDPOINTS
         )
         routes: list[Route | Mount] = [Route("/oauth/token", self._token, methods=["POST"])]
         if admin:
             routes.append(Mount("/__emulator__", routes=admin_routes(self)))
         routes.append(Route("/api/v2/{rest:path}", self._management, methods=_METHODS))
+        self.inbound_scim = InboundScimServer(
+            self.tenant, clock=clock, calls=self.calls, faults=self.faults
+        )
+        routes.append(Route(f"{SCIM_PREFIX}{{rest:path}}", self._inbound_scim, methods=_METHODS))
         self.app = Starlette(routes=routes)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -127,6 +138,9 @@ class Emulator:
         self.calls.record(
             CallRecord(self.clock(), request.method, _raw_path(request), endpoint, status)
         )
+
+    async def _inbound_scim(self, request: Request) -> Response:
+        return await self.inbound_scim.serve(request, _raw_path(request))
 
     async def _token(self, request: Request) -> Response:
         try:
@@ -152,6 +166,8 @@ class Emulator:
             name = found.name
             if not self.tokens.is_valid(request.headers.get("authorization")):
                 raise errors.invalid_token()
+            if found.scope is not None and not self.tokens.grants(found.scope):
+                raise errors.insufficient_scope(found.scope)
             if not admission.allowed:
                 raise errors.too_many_requests()
             verdict = self.faults.draw(name)

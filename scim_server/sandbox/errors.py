@@ -65,6 +65,13 @@ def invalid_token() -> ManagementError:
     return ManagementError(401, "Invalid token.")
 
 
+def insufficient_scope(scope: str) -> ManagementError:
+    """Return the 403 for a token without the scope an endpoint needs (auth0.md §9)."""
+    return ManagementError(
+        403, f"Insufficient scope; expected any of: {scope}.", "insufficient_scope"
+    )
+
+
 def too_many_requests() -> ManagementError:
     """Return the 429 body reported by the community for the global limit (auth0.md §5.1)."""
     return ManagementError(429, "Global limit has been reached", "too_many_requests")

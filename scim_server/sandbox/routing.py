@@ -69,19 +69,23 @@ class Endpoint:
     """One Management API operation: its method, path pattern, name and handler.
 
     The name (``users.create``, ``organizations.members.list``…) keys fault injection and the call
-    log, so tests can say "fail the next user create" without spelling a path.
+    log, so tests can say "fail the next user create" without spelling a path. ``scope``, when
+    set, is the one the bearer token must grant (else 403 ``insufficient_scope``).
     """
 
     method: str
     pattern: re.Pattern[str]
     name: str
     handler: Handler
+    scope: str | None = None
 
 
-def endpoint(method: str, template: str, name: str, handler: Handler) -> Endpoint:
+def endpoint(
+    method: str, template: str, name: str, handler: Handler, scope: str | None = None
+) -> Endpoint:
     """Build an endpoint from a template such as ``/api/v2/users/{id}/organizations``."""
     regex = re.sub(r"\{(\w+)\}", r"(?P<\1>[^/]+)", template)
-    return Endpoint(method, re.compile(f"^{regex}$"), name, handler)
+    return Endpoint(method, re.compile(f"^{regex}$"), name, handler, scope)
 
 
 class Router:

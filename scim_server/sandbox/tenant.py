@@ -17,6 +17,7 @@ from typing import Any
 
 from scim_server.sandbox import errors
 from scim_server.sandbox import identifiers
+from scim_server.sandbox.scim_state import InboundScimState
 
 #: Strategies whose users ``POST /api/v2/users`` can create, with their ``user_id`` provider prefix.
 CREATABLE_STRATEGIES = {"auth0": "auth0", "email": "email", "sms": "sms"}
@@ -58,6 +59,8 @@ class Tenant:
     invitations: dict[str, dict[str, dict[str, Any]]] = field(default_factory=dict)
     revocations: list[tuple[str, str]] = field(default_factory=list)
     """(user_id, "sessions" | "refresh_tokens") in call order."""
+    inbound_scim: InboundScimState = field(default_factory=InboundScimState)
+    """The SCIM configurations and tokens of the enterprise connections (auth0.md §13)."""
     _sequence: int = 0
 
     def now(self) -> str:

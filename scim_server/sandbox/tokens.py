@@ -20,7 +20,9 @@ SCOPES = (
     "delete:organization_member_roles read:roles create:roles read:connections "
     "read:organization_connections "
     "create:organization_invitations read:organization_invitations "
-    "delete:organization_invitations delete:sessions delete:refresh_tokens"
+    "delete:organization_invitations delete:sessions delete:refresh_tokens "
+    "read:scim_config create:scim_config update:scim_config delete:scim_config "
+    "read:scim_token create:scim_token delete:scim_token"
 )
 """What every token grants, unless the issuer is given ``scopes`` (a tenant missing some)."""
 
@@ -103,6 +105,10 @@ class TokenIssuer:
         scheme, _, token = (authorization or "").partition(" ")
         expiry = self._expiry.get(token)
         return scheme.lower() == "bearer" and expiry is not None and self._clock() < expiry
+
+    def grants(self, scope: str) -> bool:
+        """Tell whether the tokens this issuer grants carry ``scope``."""
+        return scope in self._scopes.split()
 
     def revoke_all(self) -> None:
         """Invalidate every token issued so far, as a rotated signing key would."""
