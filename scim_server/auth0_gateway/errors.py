@@ -7,6 +7,7 @@
       └ Auth0Rejected          4xx                                                 → record and stop
           ├ Auth0Conflict      409: already exists, too many roles                 → look up, then decide
           └ Auth0NotFound      404: no such user, organization, role, invitation
+              └ Auth0ScimUnsupported  404 "This connection type does not support SCIM"
 
 A bare :class:`Auth0Error` means Auth0 answered 2xx with a body the SDK could not read (an API
 change, or an emulator bug); treat it like :class:`Auth0Rejected`. SDK exceptions (``ApiError``,
@@ -60,3 +61,10 @@ class Auth0Conflict(Auth0Rejected):
 
 class Auth0NotFound(Auth0Rejected):
     """Auth0 answered 404: the user, organization, role or invitation does not exist."""
+
+
+class Auth0ScimUnsupported(Auth0NotFound):
+    """Auth0 answered "This connection type does not support SCIM" (auth0.md §13).
+
+    Only SAML, OIDC, Okta Workforce and Entra connections have Auth0 Inbound SCIM.
+    """

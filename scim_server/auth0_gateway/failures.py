@@ -30,13 +30,18 @@ def from_api_error(operation: str, error: ApiError, *, now: float) -> Auth0Error
     message = f"{operation}: {status} {body.get('message') or error.body or ''}".strip()
     if status == 429 or status >= 500 or status == 401:
         # 401 means our token expired or was rotated; the caller retries with a fresh one.
-        wait = retry_after(_wait_headers(status, error.headers or {}), now=now)
+        wait = retry_wait(status, error.headers or {}, now=now)
         return Auth0Unavailable(message, status=status, error_code=code, retry_after=wait)
     if status == 409:
         return Auth0Conflict(message, status=status, error_code=code)
     if status == 404:
         return Auth0NotFound(message, status=status, error_code=code)
     return Auth0Rejected(message, status=status, error_code=code)
+
+
+def retry_wait(status: int, headers: Mapping[str, str], *, now: float) -> float | None:
+    """Return how long an answer with this status asks us to wait, if it says (see below)."""
+    return retry_after(_wait_headers(status, headers), now=now)
 
 
 def _wait_headers(status: int, headers: Mapping[str, str]) -> Mapping[str, str]:

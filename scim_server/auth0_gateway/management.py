@@ -30,6 +30,7 @@ from scim_server.auth0_gateway.failures import translated
 from scim_server.auth0_gateway.limiter import RateLimiter
 from scim_server.auth0_gateway.metrics import Auth0Metrics
 from scim_server.auth0_gateway.metrics import MeteredTransport
+from scim_server.auth0_gateway.scim_configuration import SdkScimConfigurations
 from scim_server.auth0_gateway.token import ClientCredentialsToken
 from scim_server.auth0_gateway.transport import RateLimitedTransport
 from scim_server.auth0_gateway.values import USER_ATTRIBUTES
@@ -138,6 +139,7 @@ class ManagementApiGateway:
             timeout=timeout,
             max_retries=0,
         )
+        self.scim_configurations = SdkScimConfigurations(self._sdk, self._errors)
 
     @contextmanager
     def _errors(self, operation: str) -> Iterator[None]:

@@ -35,6 +35,13 @@ NAMED_SEGMENTS = frozenset(
         "sessions",
         "refresh-tokens",
         "revoke-access",
+        "scim-configuration",
+        "default-mapping",
+        "tokens",
+        "connections-scim-configurations",
+        "scim",
+        "Users",
+        "Groups",
     }
 )
 """The Management API's fixed path segments; any other segment is an id (or a name)."""

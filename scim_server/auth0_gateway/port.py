@@ -18,6 +18,7 @@ from collections.abc import Sequence
 from typing import Any
 from typing import Protocol
 
+from scim_server.auth0_gateway.scim_port import ScimConfigurations
 from scim_server.auth0_gateway.values import Auth0Connection
 from scim_server.auth0_gateway.values import Auth0Invitation
 from scim_server.auth0_gateway.values import Auth0Member
@@ -28,6 +29,11 @@ from scim_server.auth0_gateway.values import Auth0User
 
 class Auth0Gateway(Protocol):
     """Users, organizations, members, member roles and invitations of one Auth0 tenant."""
+
+    @property
+    def scim_configurations(self) -> ScimConfigurations:
+        """The enterprise connections' Auth0 Inbound SCIM set-up (mode ``relay``)."""
+        ...
 
     async def get_user(self, user_id: str) -> Auth0User:
         """Return a user by ``user_id`` (immediately consistent, unlike search)."""

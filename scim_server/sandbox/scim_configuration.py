@@ -18,7 +18,6 @@ from scim_server.sandbox.routing import Reply
 from scim_server.sandbox.routing import endpoint
 from scim_server.sandbox.scim_mapping import check_mapping
 from scim_server.sandbox.scim_mapping import check_scim_path
-from scim_server.sandbox.scim_state import DEFAULT_USER_ID_ATTRIBUTE
 from scim_server.sandbox.scim_state import MIN_TOKEN_LIFETIME
 from scim_server.sandbox.scim_state import SCIM_STRATEGIES
 from scim_server.sandbox.scim_state import TOKEN_SCOPES
@@ -26,9 +25,6 @@ from scim_server.sandbox.scim_state import ScimToken
 from scim_server.sandbox.scim_state import default_mapping
 from scim_server.sandbox.scim_state import unsupported_connection
 from scim_server.sandbox.tenant import iso_timestamp
-
-#: The emulated tenant's name, which every configuration reports.
-TENANT_NAME = "emulator"
 
 
 def _connection(call: Call) -> dict[str, Any]:
@@ -78,21 +74,16 @@ def create_configuration(call: Call) -> Reply:
         raise errors.ManagementError(
             409, "The connection already has a SCIM configuration.", "scim_config_conflict"
         )
-    strategy = connection["strategy"]
-    now = call.tenant.now()
-    configuration = {
-        "connection_id": connection["id"],
-        "connection_name": connection["name"],
-        "strategy": strategy,
-        "tenant_name": TENANT_NAME,
-        "user_id_attribute": check_scim_path(
-            payload.get("user_id_attribute", DEFAULT_USER_ID_ATTRIBUTE[strategy])
-        ),
-        "mapping": check_mapping(payload.get("mapping", default_mapping(strategy))),
-        "created_at": now,
-        "updated_on": now,
-    }
-    state.configurations[connection["id"]] = configuration
+    attribute = payload.get("user_id_attribute")
+    mapping = payload.get("mapping")
+    configuration = state.configure(
+        connection,
+        now=call.tenant.now(),
+        user_id_attribute=None
+        if "user_id_attribute" not in payload
+        else check_scim_path(attribute),
+        mapping=None if "mapping" not in payload else check_mapping(mapping),
+    )
     return Reply(201, configuration)
 
 

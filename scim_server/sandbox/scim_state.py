@@ -49,6 +49,9 @@ MIN_TOKEN_LIFETIME = 900
 MAX_ACTIVE_TOKENS = 2
 """At most two unexpired tokens per connection."""
 
+TENANT_NAME = "emulator"
+"""The emulated tenant's name, which every configuration reports."""
+
 UNSUPPORTED = "This connection type does not support SCIM"
 """The real 404 message for a connection of another strategy (TF recordings)."""
 
@@ -129,6 +132,29 @@ class InboundScimState:
             raise errors.ManagementError(
                 404, "The connection does not have a SCIM configuration.", "inexistent_scim_config"
             ) from None
+
+    def configure(
+        self,
+        connection: dict[str, Any],
+        *,
+        now: str,
+        user_id_attribute: str | None = None,
+        mapping: list[dict[str, str]] | None = None,
+    ) -> dict[str, Any]:
+        """Store a connection's configuration, the strategy's defaults for what is not given."""
+        strategy = connection["strategy"]
+        configuration = {
+            "connection_id": connection["id"],
+            "connection_name": connection["name"],
+            "strategy": strategy,
+            "tenant_name": TENANT_NAME,
+            "user_id_attribute": user_id_attribute or DEFAULT_USER_ID_ATTRIBUTE[strategy],
+            "mapping": mapping or default_mapping(strategy),
+            "created_at": now,
+            "updated_on": now,
+        }
+        self.configurations[connection["id"]] = configuration
+        return configuration
 
     def issue_token(
         self, connection_id: str, *, scopes: list[str], lifetime: int | None, now: float

@@ -67,3 +67,24 @@ def api_calls(emulator: Emulator, predicate: Callable[[str], bool] = lambda _: T
         for r in emulator.calls.records
         if r.endpoint != "oauth.token" and predicate(r.endpoint)
     ]
+
+
+def enable_inbound_scim(
+    emulator: Emulator, name: str, strategy: str = "samlp", *, scopes: list[str] | None = None
+) -> tuple[str, str]:
+    """Give a connection (created if new) Auth0's default SCIM configuration and a SCIM token.
+
+    :return: The connection id and the token, as ``org add --mode relay`` would leave them.
+    """
+    connection = emulator.tenant.connection_named(name) or emulator.tenant.add_connection(
+        name, strategy
+    )
+    state = emulator.tenant.inbound_scim
+    state.configure(connection, now=emulator.tenant.now())
+    token = state.issue_token(
+        connection["id"],
+        scopes=scopes or ["get:users", "post:users", "patch:users", "delete:users"],
+        lifetime=None,
+        now=emulator.clock(),
+    )
+    return str(connection["id"]), token.token

@@ -12,7 +12,7 @@ from scim_server.sandbox import seed_tenant
 from scim_server.sandbox.enterprise_login import JIT_DISABLED
 from scim_server.sandbox.enterprise_login import provisioned_user
 from scim_server.sandbox.errors import ManagementError
-from scim_server.sandbox.scim_state import default_mapping
+from tests.helpers.auth0 import enable_inbound_scim
 from tests.sandbox.conftest import FakeClock
 
 pytestmark = pytest.mark.anyio
@@ -25,22 +25,9 @@ ALL_USER_SCOPES = ["get:users", "post:users", "put:users", "patch:users", "delet
 def enable_scim(
     emulator: Emulator, name: str, strategy: str, scopes: list[str] | None = None
 ) -> tuple[str, str]:
-    """Give a new connection a default SCIM configuration and a token; return its id and token."""
-    seed_tenant(emulator.tenant, {"connections": [{"name": name, "strategy": strategy}]})
-    connection = emulator.tenant.connection_named(name)
-    assert connection is not None
-    state = emulator.tenant.inbound_scim
-    state.configurations[connection["id"]] = {
-        "user_id_attribute": "userName" if strategy == "samlp" else "externalId",
-        "mapping": default_mapping(strategy),
-    }
-    token = state.issue_token(
-        connection["id"],
-        scopes=scopes or [*ALL_USER_SCOPES, "get:groups", "post:groups"],
-        lifetime=None,
-        now=emulator.clock(),
+    return enable_inbound_scim(
+        emulator, name, strategy, scopes=scopes or [*ALL_USER_SCOPES, "get:groups", "post:groups"]
     )
-    return str(connection["id"]), token.token
 
 
 @pytest.fixture
