@@ -118,6 +118,35 @@ class IdentitySettings(_Frozen):
     email: AttributeSource
 
 
+RelayStrategy = Literal["samlp", "oidc", "okta", "waad"]
+"""The connection strategies Auth0 serves Inbound SCIM for (SAML, OIDC, Okta Workforce, Entra)."""
+
+
+class RelaySettings(_Frozen):
+    """The ``[relay]`` table: what mode ``relay`` (Auth0 Inbound SCIM) needs from this IdP.
+
+    Auth0 makes the value of its ``user_id_attribute`` the last part of the ``user_id``, and at
+    login looks the user up by what the IdP asserts (SAML NameID, OIDC ``sub``, Entra ``oid``);
+    the two must be the same value, so the profile says which SCIM attribute carries it for each
+    connection strategy, and set-up checks the connection's SCIM configuration against it. A
+    strategy left out accepts the connection's configuration as it is (auth0.md §13).
+    """
+
+    user_id_attribute: dict[RelayStrategy, str] = {}
+
+    @field_validator("user_id_attribute")
+    @classmethod
+    def _single_valued(cls, attributes: dict[RelayStrategy, str]) -> dict[RelayStrategy, str]:
+        for path in attributes.values():
+            if check_user_path(path):
+                raise ValueError(f"{path!r} is multi-valued: a user_id needs a single value")
+        return attributes
+
+    def user_id_attribute_for(self, strategy: str) -> str | None:
+        """Return the SCIM attribute the profile requires for a connection strategy, if any."""
+        return next((p for name, p in self.user_id_attribute.items() if name == strategy), None)
+
+
 class MappingProfile(_Frozen):
     """One IdP profile: tolerance, identity, attribute map and default role rules."""
 
@@ -129,6 +158,7 @@ class MappingProfile(_Frozen):
     identity: IdentitySettings
     attributes: dict[str, AttributeSource] = {}
     roles: tuple[RoleRule, ...] = ()
+    relay: RelaySettings = RelaySettings()
 
     @field_validator("attributes")
     @classmethod

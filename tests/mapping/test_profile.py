@@ -61,6 +61,23 @@ def test_a_minimal_profile_defaults_to_the_strict_reading(tmp_path: Path) -> Non
     )
 
 
+def test_relay_names_the_attribute_each_strategy_asserts_at_login() -> None:
+    """Okta SAML asserts the username (userName), Okta OIDC and Entra ID the object id."""
+    okta = load_profile(MAPPINGS / "okta.toml").relay
+    entra = load_profile(MAPPINGS / "entra.toml").relay
+    generic = load_profile(MAPPINGS / "generic.toml").relay
+
+    assert (okta.user_id_attribute_for("samlp"), okta.user_id_attribute_for("okta")) == (
+        "userName",
+        "externalId",
+    )
+    assert (entra.user_id_attribute_for("waad"), entra.user_id_attribute_for("oidc")) == (
+        "externalId",
+        None,
+    )
+    assert generic.user_id_attribute_for("samlp") is None
+
+
 def test_a_rule_is_cited_with_profile_and_version() -> None:
     assert load_profile(MAPPINGS / "entra.toml").cite("member") == "entra@1:member"
 
@@ -213,6 +230,18 @@ BAD_FILES = {
     "transform on a single value": (
         MINIMAL + '\n[attributes]\nname = { path = "displayName", transform = "primary_value" }\n',
         "needs a multi-valued",
+    ),
+    "relay strategy without scim": (
+        MINIMAL + '\n[relay]\nuser_id_attribute = { adfs = "userName" }\n',
+        "relay.user_id_attribute.adfs",
+    ),
+    "relay attribute unknown": (
+        MINIMAL + '\n[relay]\nuser_id_attribute = { samlp = "upn" }\n',
+        "not an attribute of the SCIM User",
+    ),
+    "relay attribute multi-valued": (
+        MINIMAL + '\n[relay]\nuser_id_attribute = { samlp = "emails" }\n',
+        "a user_id needs a single value",
     ),
     "bad join key": (MINIMAL.replace('"externalId"', '"email"'), "identity.join_key"),
     "missing identity": ('id = "acme"\nversion = 1\n', "identity"),
