@@ -4,6 +4,7 @@ from pathlib import Path
 from typing import Literal
 
 from pydantic import Field
+from pydantic import SecretStr
 from pydantic_settings import BaseSettings
 from pydantic_settings import SettingsConfigDict
 
@@ -50,6 +51,10 @@ class Settings(BaseSettings):
     auth0_inviter_name: str = Field(
         default="Your administrator", validation_alias="AUTH0_INVITER_NAME"
     )
+
+    secret_key: SecretStr | None = Field(default=None, validation_alias="SCIM_SECRET_KEY")
+    """Fernet keys, comma-separated, the newest first: they encrypt the Auth0 SCIM tokens that
+    organizations in mode ``relay`` keep (``storage/secret_box.py``)."""
 
     hook_secret: str | None = Field(default=None, validation_alias="SCIM_HOOK_SECRET")
     """The shared secret the Auth0 post-login Action sends to ``POST /hooks/auth0/login``."""

@@ -16,6 +16,7 @@ from sqlalchemy import ForeignKey
 from sqlalchemy import Index
 from sqlalchemy import Integer
 from sqlalchemy import String
+from sqlalchemy import Text
 from sqlalchemy import TypeDecorator
 from sqlalchemy import UniqueConstraint
 from sqlalchemy import text
@@ -329,3 +330,26 @@ class RoleRule(SQLModel, table=True):
     rule_id: str = Field(sa_column=Column(String(64), nullable=False))
     position: int
     definition: dict[str, Any] = Field(sa_column=Column(JSON, nullable=False))
+
+
+class Auth0ScimToken(SQLModel, table=True):
+    """The Auth0 SCIM token of an organization in mode ``relay``, encrypted (``storage/relay_tokens.py``).
+
+    One per organization: a rotation replaces the row. Only ``sealed`` holds the secret, sealed
+    with ``SCIM_SECRET_KEY``; the other columns say which token it is, for ``doctor`` and rotation.
+    """
+
+    __tablename__ = "auth0_scim_token"
+
+    pk: int | None = Field(default=None, primary_key=True)
+    org_id: int = Field(
+        sa_column=Column(
+            Integer, ForeignKey("organization.id", ondelete="CASCADE"), unique=True, nullable=False
+        )
+    )
+    connection_id: str = Field(sa_column=Column(String(64), nullable=False))
+    token_id: str = Field(sa_column=Column(String(64), nullable=False))
+    sealed: str = Field(sa_column=Column(Text, nullable=False))
+    scopes: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    created_at: datetime = Field(default_factory=utcnow, sa_type=Timestamp)
+    valid_until: datetime | None = Field(default=None, sa_type=Timestamp)
