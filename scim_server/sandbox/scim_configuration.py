@@ -79,10 +79,8 @@ def create_configuration(call: Call) -> Reply:
     configuration = state.configure(
         connection,
         now=call.tenant.now(),
-        user_id_attribute=None
-        if "user_id_attribute" not in payload
-        else check_scim_path(attribute),
-        mapping=None if "mapping" not in payload else check_mapping(mapping),
+        user_id_attribute=check_scim_path(attribute) if "user_id_attribute" in payload else None,
+        mapping=check_mapping(mapping) if "mapping" in payload else None,
     )
     return Reply(201, configuration)
 
