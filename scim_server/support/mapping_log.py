@@ -24,6 +24,7 @@ from scim_server.storage.events import OUTCOMES
 from scim_server.storage.events import PersonKeys
 from scim_server.storage.events import folded
 from scim_server.storage.events import search_events
+from scim_server.storage.events import storable
 from scim_server.storage.identities import find_identities
 from scim_server.storage.tables import MappingEvent
 from scim_server.support.status import json_time
@@ -126,10 +127,15 @@ class LogEntry:
 
     @classmethod
     def of(cls, event: MappingEvent) -> "LogEntry":
-        """Return the entry of a stored event (its columns, ``pk`` as ``id``)."""
+        """Return the entry of a stored event (its columns, ``pk`` as ``id``).
+
+        Its strings are made :func:`~scim_server.storage.events.storable` again: events
+        logged before that rule (SQLite kept lone surrogates in ``details``) must not break
+        the JSON answers and the terminal that show them.
+        """
         assert event.pk is not None
         columns = {f.name: getattr(event, f.name) for f in fields(cls) if f.name != "id"}
-        return cls(id=event.pk, **{**columns, "details": dict(event.details)})
+        return cls(id=event.pk, **storable({**columns, "details": dict(event.details)}))
 
     @property
     def reasons(self) -> dict[str, list[str]]:
