@@ -14,7 +14,8 @@ Nothing unstorable is ever written: the log also records refused writes, whose v
 hold what the databases refuse (NUL, on PostgreSQL) or cannot encode (a lone surrogate), so
 :func:`append_event` replaces those characters in every string (:func:`storable`), and a
 ``scim_id`` longer than any id we issue (a path's id of a refused request) is left out: the
-request's path in the details still says it.
+request's path in the details still says it. Identity keys are indexed, so they are cut to
+:data:`~scim_server.storage.index_keys.MAX_KEY_LENGTH` characters.
 """
 
 import re
@@ -29,6 +30,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 from sqlmodel import select
 
+from scim_server.storage.index_keys import log_key
 from scim_server.storage.tables import MappingEvent
 from scim_server.storage.tables import Organization
 
@@ -108,10 +110,10 @@ async def append_event(
         kind=kind,
         outcome=outcome,
         scim_id=storable(scim_id) if scim_id and len(scim_id) <= SCIM_ID_LENGTH else None,
-        external_id=storable(external_id),
-        user_name=storable(folded(user_name)),
-        email=storable(folded(email)),
-        auth0_user_id=storable(auth0_user_id),
+        external_id=log_key(storable(external_id)),
+        user_name=log_key(storable(folded(user_name))),
+        email=log_key(storable(folded(email))),
+        auth0_user_id=log_key(storable(auth0_user_id)),
         summary=storable(summary),
         details=storable(dict(details or {})),
     )

@@ -50,6 +50,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 from sqlmodel import select
 
+from scim_server.storage.index_keys import check_key_length
 from scim_server.storage.members import MemberChanges
 from scim_server.storage.members import apply_member_changes
 from scim_server.storage.members import leave_every_group
@@ -418,6 +419,10 @@ class SqlScimStorage(AsyncScimStorage):
             keys["display_name_key"] = comparable(
                 model, "displayName", getattr(resource, "display_name", None)
             )
+        email_key = primary_email(resource) if is_user(resource_type) else None
+        for column, value in keys.items():
+            check_key_length(UNIQUE_COLUMNS[column], value)
+        check_key_length("The primary email", email_key)
         await self._check_uniqueness(row, resource_type, keys)
 
         row.document = document
@@ -427,7 +432,7 @@ class SqlScimStorage(AsyncScimStorage):
         for column, value in keys.items():
             setattr(row, column, value)
         if is_user(resource_type):
-            row.email_key = primary_email(resource)
+            row.email_key = email_key
             row.active = getattr(resource, "active", None)
         self.session.add(row)
         try:

@@ -2,6 +2,8 @@
 and every such refusal is on the mapping log without poisoning it (issue 11, items 2 to 5)."""
 
 import json
+import random
+import string
 from collections.abc import Callable
 from typing import Any
 
@@ -22,6 +24,9 @@ pytestmark = pytest.mark.anyio
 USER = "urn:ietf:params:scim:schemas:core:2.0:User"
 PATCH_OP = "urn:ietf:params:scim:api:messages:2.0:PatchOp"
 SEARCH = "urn:ietf:params:scim:api:messages:2.0:SearchRequest"
+GROUP = "urn:ietf:params:scim:schemas:core:2.0:Group"
+LONG = "".join(random.Random(11).choices(string.ascii_letters, k=3000))
+"""Random, so that PostgreSQL cannot compress it below its index entry limit."""
 UNSTORABLE = pytest.mark.parametrize("bad", ["\x00", "\ud800"], ids=["nul", "surrogate"])
 """NUL and a lone surrogate: ``json.dumps`` sends them as the escapes ``\\u0000`` and ``\\ud800``."""
 
@@ -110,6 +115,26 @@ async def test_a_patch_with_an_unstorable_value_or_path_literal_changes_nothing(
 
 
 @pytest.mark.parametrize(
+    "endpoint,resource",
+    [
+        ("/Users", {"schemas": [USER], "userName": LONG}),
+        ("/Users", {"schemas": [USER], "userName": "ann", "externalId": LONG}),
+        ("/Users", {"schemas": [USER], "userName": "ann", "emails": [{"value": LONG}]}),
+        ("/Groups", {"schemas": [GROUP], "displayName": LONG}),
+    ],
+    ids=["userName", "externalId", "email", "displayName"],
+)
+async def test_a_key_too_long_to_index_is_an_invalid_value_on_both_databases(
+    client: httpx.AsyncClient, acme: Tenant, endpoint: str, resource: dict[str, Any]
+) -> None:
+    """PostgreSQL indexes at most 2704 bytes: 3,000 random letters were a 500 there, a 201 on SQLite."""
+    response = await send(client, acme, "POST", endpoint, resource)
+
+    assert_error(response, 400, "invalidValue")
+    assert "at most 512" in response.json()["detail"]
+
+
+@pytest.mark.parametrize(
     "method,body",
     [
         ("GET", None),
@@ -169,6 +194,7 @@ async def test_every_refused_write_is_logged_and_the_log_stays_readable(
         ("PATCH", f"/Users/{ann}", patch({"op": "replace", "path": "title\ud800"})),
         ("PATCH", "/Users/" + "a" * 300, {"schemas": [PATCH_OP], "Operations": []}),
         ("DELETE", "/Users/a%00b", None),
+        ("POST", "/Users", {"schemas": [USER], "userName": LONG}),
     ]
     for method, path, body in refused:
         response = await send(client, acme, method, path, body)
@@ -181,6 +207,7 @@ async def test_every_refused_write_is_logged_and_the_log_stays_readable(
     ]
     assert "\ufffd" in json.dumps(events, ensure_ascii=False)
     assert events[7]["scim_id"] is None and events[7]["details"]["path"] == "/Users/" + "a" * 300
+    assert events[9]["user_name"] == LONG[:512].casefold()
 
 
 async def test_an_event_stored_before_the_rule_is_read_without_breaking_the_listing(
