@@ -24,6 +24,7 @@ from scim_server.web.metrics import HttpMetrics
 from scim_server.web.metrics import MetricsEndpoint
 from scim_server.web.metrics import collectors_of
 from scim_server.web.scim import ScimEndpoints
+from scim_server.web.unrouted import unrouted
 
 SCIM_METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE"]
 SANDBOX_PATH = "/__auth0__"
@@ -87,7 +88,12 @@ def create_app(
     if emulator is not None:
         routes.append(Mount(SANDBOX_PATH, app=emulator))
     middleware = [Middleware(RequestMiddleware, observe=http_metrics.observe)]
-    app = Starlette(routes=routes, lifespan=lifespan, middleware=middleware)
+    app = Starlette(
+        routes=routes,
+        lifespan=lifespan,
+        middleware=middleware,
+        exception_handlers={404: unrouted, 405: unrouted},
+    )
     app.state.tenancy = tenancy
     app.state.worker = worker
     return app
