@@ -92,8 +92,20 @@ def check_body(body: bytes) -> None:
         document = json.loads(body)
     except (ValueError, RecursionError):
         return
-    for where, text in _strings(document, "the body"):
-        check_text(text, what=where)
+    where = first_unstorable(document)
+    if where is not None:
+        raise InvalidValueException(detail=f"{where} {UNSTORABLE}")
+
+
+def first_unstorable(document: Any) -> str | None:
+    r"""Say where a JSON value holds its first string no database stores, if it holds one.
+
+    >>> first_unstorable({"rules": [{"id": "a\x00"}]}), first_unstorable({"id": "a"})
+    ('The value of id', None)
+    """
+    return next(
+        (where for where, text in _strings(document, "The body") if not is_storable(text)), None
+    )
 
 
 def _strings(value: Any, where: str, depth: int = 0) -> Iterator[tuple[str, str]]:

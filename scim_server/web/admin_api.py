@@ -9,7 +9,9 @@ in the ``/admin/`` page built on it (DESIGN §3, §8). Every request is authenti
 - a change (issuing or revoking a SCIM token, replacing the role rules) on an organization the
   caller may only read answers 403.
 
-Answers are JSON; every error is ``{"error": message}`` with its status (a 401 also carries
+Input is checked before use: JSON bodies (no deeper than the parser allows, no NUL or lone
+surrogate in any string), query and path parameters (no NUL), numbers within what the
+databases hold. Answers are JSON; every error is ``{"error": message}`` with its status (a 401 also carries
 ``WWW-Authenticate: Bearer``). Anything unexpected is logged with a request id and answered
 with a generic 500, never a traceback. Changes (tokens, rules) are logged with who made them.
 """
@@ -40,6 +42,9 @@ from scim_server.mapping.profile import rule_at
 from scim_server.mapping.rule_files import RuleFile
 from scim_server.mapping.rule_files import definition
 from scim_server.mapping.rules import RoleRule
+from scim_server.protocol.storable import UNSTORABLE
+from scim_server.protocol.storable import first_unstorable
+from scim_server.protocol.storable import is_storable
 from scim_server.storage.database import Session
 from scim_server.storage.links import live_user_ids
 from scim_server.storage.organizations import OrganizationError
@@ -50,6 +55,7 @@ from scim_server.storage.rules import list_rules
 from scim_server.storage.rules import replace_rules
 from scim_server.storage.tables import Organization
 from scim_server.storage.tables import ScimToken
+from scim_server.storage.tokens import MAX_TOKEN_DAYS
 from scim_server.storage.tokens import TokenNotFound
 from scim_server.storage.tokens import is_token_active
 from scim_server.storage.tokens import issue_token
@@ -167,6 +173,7 @@ class AdminApi:
         async def serve(request: Request) -> Response:
             request_id = bound_request_id(request.headers)
             try:
+                refuse_unstorable_parameters(request)
                 async with self.tenancy.session() as session:
                     principal = await self.authenticator.authenticate(session, request.headers)
                     response = await handler(self, Call(principal, request, session))
@@ -235,8 +242,12 @@ class AdminApi:
         days = body.get("expires_in_days")
         if not isinstance(name, str) or not name.strip() or len(name) > TOKEN_NAME_LENGTH:
             raise ApiError(400, f"name must be a non-empty string of at most {TOKEN_NAME_LENGTH}")
-        if days is not None and (isinstance(days, bool) or not isinstance(days, int) or days < 1):
-            raise ApiError(400, "expires_in_days must be a positive whole number of days")
+        if days is not None and (
+            isinstance(days, bool) or not isinstance(days, int) or not 1 <= days <= MAX_TOKEN_DAYS
+        ):
+            raise ApiError(
+                400, f"expires_in_days must be a whole number of days from 1 to {MAX_TOKEN_DAYS}"
+            )
         expires_in = None if days is None else timedelta(days=days)
         try:
             record, secret = await issue_token(
@@ -356,7 +367,8 @@ class AdminApi:
     async def _json_object(self, request: Request) -> dict[str, Any]:
         """Read a JSON object body.
 
-        :raises ApiError: 413 when it is too large, 400 when it is not a JSON object.
+        :raises ApiError: 413 when it is too large, 400 when it is not a JSON object (nested too
+            deep included) or holds a string no database stores (NUL, a lone surrogate).
         """
         try:
             raw = await read_body(request, self.max_body_bytes)
@@ -364,11 +376,25 @@ class AdminApi:
             raise ApiError(413, f"The request body exceeds {self.max_body_bytes} bytes") from None
         try:
             body = json.loads(raw or b"{}")
-        except ValueError:
+        except (ValueError, RecursionError):
             body = None
         if not isinstance(body, dict):
             raise ApiError(400, "The request body must be a JSON object")
+        where = first_unstorable(body)
+        if where is not None:
+            raise ApiError(400, f"{where} {UNSTORABLE}")
         return body
+
+
+def refuse_unstorable_parameters(request: Request) -> None:
+    """Refuse a query or path parameter holding NUL, which PostgreSQL cannot compare.
+
+    :raises ApiError: 400, naming the parameter.
+    """
+    parameters = [*request.query_params.multi_items(), *request.path_params.items()]
+    for name, value in parameters:
+        if isinstance(value, str) and not is_storable(value):
+            raise ApiError(400, f"The parameter {name} {UNSTORABLE}")
 
 
 def _error(status: int, message: str) -> Response:
