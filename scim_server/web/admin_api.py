@@ -71,9 +71,12 @@ from scim_server.support.status import queue_status
 from scim_server.web.admin_auth import AdminAuthenticator
 from scim_server.web.admin_auth import AdminAuthError
 from scim_server.web.admin_auth import Principal
+from scim_server.web.errors import TooManyRequestsException
 from scim_server.web.logs import REQUEST_ID_HEADER
 from scim_server.web.logs import bind_org
 from scim_server.web.logs import bound_request_id
+from scim_server.web.rate_limits import RateLimiter
+from scim_server.web.rate_limits import admit
 from scim_server.web.scim import read_body
 
 log = logging.getLogger("scim_server.web.admin")
@@ -131,9 +134,18 @@ class AdminApi:
     public_url: str | None = None
     after_write: Callable[[], None] | None = None
     """Called after role rules changed desired states: wakes the provisioning worker."""
+    limiter: RateLimiter | None = None
+    """Requests per caller (``web/rate_limits.py``): 429 over the limit."""
 
     @classmethod
-    def build(cls, settings: Settings, *, tenancy: Tenancy, wake: Callable[[], None]) -> "AdminApi":
+    def build(
+        cls,
+        settings: Settings,
+        *,
+        tenancy: Tenancy,
+        wake: Callable[[], None],
+        limiter: RateLimiter | None = None,
+    ) -> "AdminApi":
         """Build the API of an application from its settings."""
         return cls(
             tenancy=tenancy,
@@ -141,6 +153,7 @@ class AdminApi:
             max_body_bytes=settings.max_body_bytes,
             public_url=settings.public_url,
             after_write=wake,
+            limiter=limiter,
         )
 
     def routes(self) -> list[BaseRoute]:
@@ -176,12 +189,17 @@ class AdminApi:
                 refuse_unstorable_parameters(request)
                 async with self.tenancy.session() as session:
                     principal = await self.authenticator.authenticate(session, request.headers)
+                    if self.limiter is not None:
+                        admit(self.limiter, f"{principal.kind} {principal.name}")
                     response = await handler(self, Call(principal, request, session))
                     await session.commit()
             except AdminAuthError as error:
                 response = _error(error.status, error.message)
             except ApiError as error:
                 response = _error(error.status, error.message)
+            except TooManyRequestsException as error:
+                response = _error(error.status, error.detail)
+                response.headers["Retry-After"] = str(error.retry_after)
             except Exception:  # a bug: logged with the request id, never shown
                 log.exception("admin request %s failed", request_id)
                 response = _error(500, f"Internal server error (request id {request_id})")

@@ -8,18 +8,16 @@ A path such as ``/scim/v2/acme/Users/a%0Ab`` gets here: a route's ``{path:path}`
 matches a line break.
 """
 
-import json
-
-from scim2_models import Error
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.responses import PlainTextResponse
 from starlette.responses import Response
 
+from scim_server.web.errors import scim_error
+
 SCIM_ROOT = "/scim/v2"
 ADMIN_API_ROOT = "/admin/api"
-SCIM_MEDIA_TYPE = "application/scim+json"
 
 
 async def unrouted(request: Request, exception: Exception) -> Response:
@@ -28,10 +26,7 @@ async def unrouted(request: Request, exception: Exception) -> Response:
     status, headers = exception.status_code, dict(exception.headers or {})
     path = request.url.path
     if _under(path, SCIM_ROOT):
-        error = Error(status=status, detail=_detail(status, request.method))
-        return Response(
-            json.dumps(error.model_dump()), status, headers=headers, media_type=SCIM_MEDIA_TYPE
-        )
+        return scim_error(status, _detail(status, request.method), headers)
     if _under(path, ADMIN_API_ROOT):
         return JSONResponse({"error": _detail(status, request.method)}, status, headers=headers)
     return PlainTextResponse(exception.detail, status, headers=headers)
