@@ -74,7 +74,8 @@ UNIQUE_COLUMNS = {
     "external_id": "externalId",
     "display_name_key": "displayName",
 }
-"""The columns holding a unique value, and the attribute each one keeps."""
+"""The key columns a write checks, and the attribute each keeps (``external_id`` is unique
+only when the profile asks, ``unique_external_id``)."""
 
 
 def is_user(resource_type: ResourceType) -> bool:

@@ -11,9 +11,12 @@ in the ``/admin/`` page built on it (DESIGN §3, §8). Every request is authenti
 
 Input is checked before use: JSON bodies (no deeper than the parser allows, no NUL or lone
 surrogate in any string), query and path parameters (no NUL), numbers within what the
-databases hold. Answers are JSON; every error is ``{"error": message}`` with its status (a 401 also carries
-``WWW-Authenticate: Bearer``). Anything unexpected is logged with a request id and answered
-with a generic 500, never a traceback. Changes (tokens, rules) are logged with who made them.
+databases hold; each caller has a request limit (``web/rate_limits.py``).
+
+Answers are JSON; every error is ``{"error": message}`` with its status (a 401 also carries
+``WWW-Authenticate: Bearer``, a 429 ``Retry-After``). Anything unexpected is logged with a
+request id and answered with a generic 500, never a traceback. Changes (tokens, rules) are
+logged with who made them.
 """
 
 import json

@@ -45,7 +45,7 @@ from scim_server.web.errors import TooManyRequestsException
 from scim_server.web.errors import scim_error
 
 MAX_KEYS = 10_000
-"""Buckets kept before the idle ones (full again) are dropped: addresses are unbounded."""
+"""Buckets kept before idle ones are dropped (:meth:`RateLimiter._forget`): addresses are unbounded."""
 
 Clock = Callable[[], float]
 
@@ -66,7 +66,7 @@ class RateLimiter:
     rate: float
     burst: int
     clock: Clock = time.monotonic
-    _buckets: dict[str, _Bucket] = field(default_factory=dict)
+    _buckets: dict[str, _Bucket] = field(default_factory=dict, init=False, repr=False)
 
     @property
     def is_on(self) -> bool:
@@ -97,16 +97,23 @@ class RateLimiter:
         bucket = self._buckets.get(key)
         if bucket is None:
             if len(self._buckets) >= MAX_KEYS:
-                self._forget_idle(now)
+                self._forget(now)
             bucket = self._buckets[key] = _Bucket(tokens=self.burst, updated=now)
         bucket.tokens = min(self.burst, bucket.tokens + (now - bucket.updated) * self.rate)
         bucket.updated = now
         return bucket
 
-    def _forget_idle(self, now: float) -> None:
-        """Drop the buckets that refilled since their last use: they hold nothing to remember."""
+    def _forget(self, now: float) -> None:
+        """Drop the buckets that refilled since their last use: they hold nothing to remember.
+
+        When none did (requests from more than :data:`MAX_KEYS` addresses at once), the oldest
+        quarter goes, so that memory and this scan stay bounded.
+        """
         for key, bucket in list(self._buckets.items()):
             if bucket.tokens + (now - bucket.updated) * self.rate >= self.burst:
+                del self._buckets[key]
+        if len(self._buckets) >= MAX_KEYS:
+            for key in list(self._buckets)[: MAX_KEYS // 4]:
                 del self._buckets[key]
 
 

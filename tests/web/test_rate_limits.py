@@ -55,6 +55,15 @@ def test_idle_buckets_are_forgotten_when_too_many_addresses_were_seen(
     assert sorted(limiter._buckets) == ["d"]
 
 
+def test_buckets_stay_bounded_when_every_address_is_busy(monkeypatch: pytest.MonkeyPatch) -> None:
+    limiter = RateLimiter(rate=1, burst=1, clock=FakeClock().monotonic)
+    monkeypatch.setattr("scim_server.web.rate_limits.MAX_KEYS", 8)
+    for n in range(100):
+        limiter.take(f"10.0.0.{n}")
+
+    assert len(limiter._buckets) <= 8
+
+
 def test_the_defaults_leave_room_for_entra_and_okta() -> None:
     """Entra asks for at least 25 requests/s per tenant (idp-quirks §5.7)."""
     settings = Settings()
