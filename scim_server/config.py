@@ -39,6 +39,16 @@ class Settings(BaseSettings):
 
     max_body_bytes: int = Field(default=1_048_576, validation_alias="SCIM_MAX_BODY_BYTES")
 
+    rate_limit: float = Field(default=100.0, ge=0, validation_alias="SCIM_RATE_LIMIT")
+    """Requests per second one organization may make on SCIM, and one caller on the admin
+    API, sustained; 0 turns the limit off (``web/rate_limits.py``)."""
+    rate_burst: int = Field(default=500, ge=0, validation_alias="SCIM_RATE_BURST")
+    """Requests above the sustained rate accepted in a burst."""
+    auth_failure_limit: float = Field(
+        default=30.0, ge=0, validation_alias="SCIM_AUTH_FAILURE_LIMIT"
+    )
+    """Failed authentications per minute one client address may make before 429s; 0: off."""
+
     auth0_domain: str | None = Field(default=None, validation_alias="AUTH0_DOMAIN")
     auth0_client_id: str | None = Field(default=None, validation_alias="AUTH0_CLIENT_ID")
     auth0_client_secret: str | None = Field(default=None, validation_alias="AUTH0_CLIENT_SECRET")

@@ -218,6 +218,18 @@ def test_token_issue_refuses_a_lifetime_below_one_day(acme: Cli) -> None:
     assert "scim_" not in result.stdout
 
 
+@pytest.mark.parametrize("command", [("token", "issue", "acme"), ("admin", "token", "issue")])
+def test_token_issue_refuses_a_lifetime_past_ten_years_in_one_line(
+    acme: Cli, command: tuple[str, ...]
+) -> None:
+    """99999999999 days printed an OverflowError traceback."""
+    result = acme(*command, "--expires-in", "99999999999")
+
+    assert result.exit_code == 2
+    assert "Traceback" not in result.output and "scim" not in result.stdout
+    assert "3650" in result.stderr
+
+
 def test_token_issue_refuses_an_unknown_organization(cli: Cli) -> None:
     result = cli("token", "issue", "nobody")
 

@@ -22,6 +22,7 @@ from scim_server.storage.operator_tokens import list_operator_tokens
 from scim_server.storage.operator_tokens import revoke_operator_token
 from scim_server.storage.organizations import get_organization
 from scim_server.storage.session import open_session
+from scim_server.storage.tokens import MAX_TOKEN_DAYS
 
 EVERY_ORG = "every organization"
 
@@ -42,9 +43,9 @@ def admin_token() -> None:
 @click.option(
     "--expires-in",
     "expires_in_days",
-    type=click.IntRange(min=1),
+    type=click.IntRange(min=1, max=MAX_TOKEN_DAYS),
     metavar="DAYS",
-    help="Days until the token expires; it never does when absent.",
+    help=f"Days until the token expires (at most {MAX_TOKEN_DAYS}); never when absent.",
 )
 @click.pass_obj
 def admin_token_issue(

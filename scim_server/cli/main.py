@@ -40,6 +40,7 @@ from scim_server.storage.session import database_errors
 from scim_server.storage.session import open_session
 from scim_server.storage.tables import Organization
 from scim_server.storage.tables import ScimToken
+from scim_server.storage.tokens import MAX_TOKEN_DAYS
 from scim_server.storage.tokens import is_token_active
 from scim_server.storage.tokens import issue_token
 from scim_server.storage.tokens import list_tokens
@@ -382,9 +383,9 @@ def token() -> None:
 @click.option(
     "--expires-in",
     "expires_in_days",
-    type=click.IntRange(min=1),
+    type=click.IntRange(min=1, max=MAX_TOKEN_DAYS),
     metavar="DAYS",
-    help="Days until the token expires; it never does when absent.",
+    help=f"Days until the token expires (at most {MAX_TOKEN_DAYS}); never when absent.",
 )
 @click.pass_obj
 def token_issue(settings: Settings, key: str, name: str, expires_in_days: int | None) -> None:

@@ -54,10 +54,14 @@ class ScimWrite:
         return self.path.strip("/").split("/")[0] == "Users"
 
     def document(self) -> Mapping[str, Any]:
-        """Return the request body as JSON; an unreadable one is empty (the refusal says why)."""
+        """Return the request body as JSON; an unreadable one is empty (the refusal says why).
+
+        Too deep a body (thousands of nested arrays) is unreadable too: ``json`` raises
+        ``RecursionError`` for it.
+        """
         try:
             parsed = json.loads(self.body or b"{}")
-        except ValueError:
+        except (ValueError, RecursionError):
             return {}
         return parsed if isinstance(parsed, dict) else {}
 

@@ -109,7 +109,13 @@ class ProvisioningStorage(SqlScimStorage):
         request_id: str | None = None,
         actor: str | None = None,
     ) -> None:
-        super().__init__(session, org_id=org_id, provider=provider, clock=clock)
+        super().__init__(
+            session,
+            org_id=org_id,
+            provider=provider,
+            clock=clock,
+            unique_external_id=profile.identity.unique_external_id,
+        )
         self.profile = profile
         self.request_id = request_id
         self.actor = actor

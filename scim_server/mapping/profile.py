@@ -117,6 +117,15 @@ class IdentitySettings(_Frozen):
 
     email: AttributeSource
 
+    unique_external_id: bool = False
+    """Whether two live Users (or Groups) of an organization may never share an externalId.
+
+    RFC 7643 §3.1 makes externalId the client's and gives it no uniqueness, and generic
+    clients (Microsoft's SCIM reference Postman collection) send one value for several users.
+    Okta and Entra send their immutable object id, where a duplicate reveals a mapping mistake
+    worth a 409. When false, an externalId alone never restores a deleted user in place.
+    """
+
 
 RelayStrategy = Literal["samlp", "oidc", "okta", "waad"]
 """The connection strategies Auth0 serves Inbound SCIM for (SAML, OIDC, Okta Workforce, Entra)."""

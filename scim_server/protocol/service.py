@@ -6,6 +6,8 @@
   before validation, and User bodies through the ``active`` rule (``protocol/active.py``);
 * a PATCH on a User answers 200 with the resource: the Entra SCIM validator requires it
   (idp-quirks §5.8), where scim2-server answers 204 when no ``attributes`` were asked for;
+* strings no database can store (NUL, lone surrogates) in a body, a filter or a resource id
+  are refused with 400, and an out-of-range ``startIndex`` is clamped (``protocol/storable.py``);
 * a PATCH on a Group keeps that 204: Entra says "group PATCH should yield 204" and returning
   the members is "not advisable" (idp-quirks §5.2), and it keeps a member PATCH on a
   100,000-member group from serialising every member.
@@ -31,12 +33,19 @@ from scim2_models import ResponseParameters
 from scim2_models import ScimProviderError
 from scim2_models import SearchRequest
 from scim2_server.bulk import BulkPlan
+from scim2_server.requests import ScimRequest
 from scim2_server.responses import ScimResponse
+from scim2_server.routing import Target
+from scim2_server.service import ModelT
 from scim2_server.service import ScimService
 
 from scim_server.protocol.provider import build_provider
 from scim_server.protocol.shims import SHIMS
 from scim_server.protocol.shims import JsonRewrite
+from scim_server.protocol.storable import check_body
+from scim_server.protocol.storable import check_filter
+from scim_server.protocol.storable import check_text
+from scim_server.protocol.storable import clamp_start_index
 from scim_server.protocol.tolerance import ToleranceProfile
 
 
@@ -110,6 +119,35 @@ class OrgScimService(ScimService):
         return _encode(self.rewrite_resource(resource_type, self.decode_body(body, content_type)))
 
     # -- Reading requests ---------------------------------------------------
+
+    @staticmethod
+    def match(request: ScimRequest) -> Target:
+        """Return the operation a request asks for; a resource id no database stores is a 400."""
+        target = ScimService.match(request)
+        if target.resource_id is not None:
+            check_text(target.resource_id, what="The resource id")
+        return target
+
+    def read_body(
+        self, model: type[ModelT], body: bytes, content_type: str | None, scim_ctx: Context
+    ) -> ModelT:
+        """Validate a body with a model, once no string of it is unstorable (POST, PUT, PATCH, Bulk)."""
+        check_body(body)
+        return super().read_body(model, body, content_type, scim_ctx)
+
+    def decode_body(self, body: bytes, content_type: str | None) -> Any:
+        """Return a body's JSON, once no string of it is unstorable (searches, shims)."""
+        check_body(body)
+        return super().decode_body(body, content_type)
+
+    def read_search(
+        self, resource_types: list[ResourceType], payload: Any
+    ) -> tuple[SearchRequest[Any], Any]:
+        """Validate a search; refuse unstorable filter literals, clamp ``startIndex``."""
+        search_request, position = super().read_search(resource_types, payload)
+        check_filter(search_request)
+        clamp_start_index(search_request)
+        return search_request, position
 
     def read_creation(
         self, resource_type: ResourceType, body: bytes, content_type: str | None

@@ -9,8 +9,16 @@ Emails and userNames are stored case-folded, as the users' own ``email_key`` and
 ``(org_id, email)`` and ``(org_id, user_name)`` indexes answer. A lookup by key is a union of
 one index search per key column (:func:`search_events`), never a scan of the organization's
 log: ``tests/support/test_mapping_log.py`` reads the query plans on both databases.
+
+Nothing unstorable is ever written: the log also records refused writes, whose values may
+hold what the databases refuse (NUL, on PostgreSQL) or cannot encode (a lone surrogate), so
+:func:`append_event` replaces those characters in every string (:func:`storable`), and a
+``scim_id`` longer than any id we issue (a path's id of a refused request) is left out: the
+request's path in the details still says it. Identity keys are indexed, so they are cut to
+:data:`~scim_server.storage.index_keys.MAX_KEY_LENGTH` characters.
 """
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
@@ -22,11 +30,34 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 from sqlmodel import select
 
+from scim_server.storage.index_keys import log_key
 from scim_server.storage.tables import MappingEvent
 from scim_server.storage.tables import Organization
 
 SOURCES = frozenset({"scim", "worker", "hook", "reconcile", "cli", "admin"})
 OUTCOMES = frozenset({"ok", "error", "skipped"})
+SCIM_ID_LENGTH = 36
+"""The length of the ids we issue (UUIDs), and of the log's ``scim_id`` column."""
+
+_UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
+REPLACEMENT = "\ufffd"
+
+
+def storable(value: Any) -> Any:
+    r"""Return a JSON value whose strings, names included, every database stores and encodes.
+
+    NUL and lone surrogates become U+FFFD, the Unicode replacement character.
+
+    >>> storable({"replace title\ud800": ["a\x00b", 1]})
+    {'replace title�': ['a�b', 1]}
+    """
+    if isinstance(value, str):
+        return _UNSTORABLE.sub(REPLACEMENT, value)
+    if isinstance(value, list):
+        return [storable(item) for item in value]
+    if isinstance(value, dict):
+        return {storable(key): storable(item) for key, item in value.items()}
+    return value
 
 
 def folded(value: str | None) -> str | None:
@@ -65,6 +96,7 @@ async def append_event(
     :param summary: One line for people.
     :param user_name: Stored case-folded, as ``email`` is.
     :param details: JSON: ``reasons`` (rule citations), Auth0 calls and statuses, diffs.
+    :param scim_id: Left out when longer than :data:`SCIM_ID_LENGTH` (no id of ours).
     :raises ValueError: When the source or outcome is not one of the vocabulary (a bug).
     """
     if source not in SOURCES or outcome not in OUTCOMES:
@@ -72,18 +104,18 @@ async def append_event(
     event = MappingEvent(
         at=at,
         org_id=org_id,
-        request_id=request_id,
+        request_id=storable(request_id),
         source=source,
-        actor=actor,
+        actor=storable(actor),
         kind=kind,
         outcome=outcome,
-        scim_id=scim_id,
-        external_id=external_id,
-        user_name=folded(user_name),
-        email=folded(email),
-        auth0_user_id=auth0_user_id,
-        summary=summary,
-        details=dict(details or {}),
+        scim_id=storable(scim_id) if scim_id and len(scim_id) <= SCIM_ID_LENGTH else None,
+        external_id=log_key(storable(external_id)),
+        user_name=log_key(storable(folded(user_name))),
+        email=log_key(storable(folded(email))),
+        auth0_user_id=log_key(storable(auth0_user_id)),
+        summary=storable(summary),
+        details=storable(dict(details or {})),
     )
     session.add(event)
     return event

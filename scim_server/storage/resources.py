@@ -6,9 +6,9 @@ AsyncScimStorageContract`` checks it, and adds what the port cannot express:
 - **Tenancy by construction**: the storage is built for one organization; no method takes an
   organization, so none can reach another's rows.
 - **Tombstones and restore in place** (DESIGN §5): a deleted user stays as a tombstone; a
-  creation whose ``externalId`` or ``userName`` matches a deactivated or deleted user of the
-  organization restores that user (same ``id``) instead of answering 409 — Okta re-POSTs a
-  re-assigned user with the same externalId (better-auth #11111).
+  creation whose ``userName`` (or ``externalId``, where the profile makes it unique) matches a
+  deactivated or deleted user of the organization restores that user (same ``id``) instead of
+  answering 409 — Okta re-POSTs a re-assigned user with the same externalId (better-auth #11111).
 - **Members in their own table** (``storage/members.py``): :meth:`SqlScimStorage.change_members`
   adds and removes k members with O(k) statements, so a PATCH on a 100,000-member group
   stays cheap.
@@ -50,6 +50,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 from sqlmodel import select
 
+from scim_server.storage.index_keys import check_key_length
 from scim_server.storage.members import MemberChanges
 from scim_server.storage.members import apply_member_changes
 from scim_server.storage.members import leave_every_group
@@ -73,7 +74,8 @@ UNIQUE_COLUMNS = {
     "external_id": "externalId",
     "display_name_key": "displayName",
 }
-"""The columns holding a unique value, and the attribute each one keeps."""
+"""The key columns a write checks, and the attribute each keeps (``external_id`` is unique
+only when the profile asks, ``unique_external_id``)."""
 
 
 def is_user(resource_type: ResourceType) -> bool:
@@ -140,14 +142,16 @@ class SqlScimStorage(AsyncScimStorage):
     Rules, on top of those of ``AsyncScimStorage`` (checked by the contract suite and by
     ``tests/web``):
 
-    - Users are unique by ``userName`` (case-insensitively) and by ``externalId``
-      (case-exactly) among live users; groups by ``displayName`` (case-insensitively,
-      Entra relies on it) and ``externalId``. A resource never conflicts with itself.
+    - Users are unique by ``userName`` (case-insensitively) among live users, groups by
+      ``displayName`` (case-insensitively, Entra relies on it); both by ``externalId``
+      (case-exactly) only with ``unique_external_id`` (the profile's choice, RFC 7643 §3.1
+      gives it no uniqueness). A resource never conflicts with itself.
     - Deleting a user leaves a tombstone: it is gone for GET and search, and its
       memberships are removed. Deleting a group removes it and its memberships.
-    - Creating a user whose externalId or userName matches a deactivated (``active`` false)
-      or deleted user restores that user in place, unless both carry different externalIds
-      (a different person: Entra re-hires get a new objectId, idp-quirks §8.3).
+    - Creating a user whose userName (or unique externalId) matches a deactivated
+      (``active`` false) or deleted user restores that user in place, unless both carry
+      different externalIds (a different person: Entra re-hires get a new objectId,
+      idp-quirks §8.3); see :meth:`_restorable` for which one among several.
     - A member must be a live resource of the same organization, else 400 invalidValue.
     - The ``password`` is never stored.
     """
@@ -159,11 +163,13 @@ class SqlScimStorage(AsyncScimStorage):
         org_id: int,
         provider: ScimProvider,
         clock: Callable[[], datetime] = utcnow,
+        unique_external_id: bool = False,
     ) -> None:
         self.session = session
         self.org_id = org_id
         self.provider = provider
         self.clock = clock
+        self.unique_external_id = unique_external_id
 
     def operation(self) -> AbstractAsyncContextManager[None]:
         """Enclose one SCIM operation in a savepoint (RFC 7644 §3.7: bulk operations fail alone)."""
@@ -418,7 +424,12 @@ class SqlScimStorage(AsyncScimStorage):
             keys["display_name_key"] = comparable(
                 model, "displayName", getattr(resource, "display_name", None)
             )
-        await self._check_uniqueness(row, resource_type, keys)
+        email_key = primary_email(resource) if is_user(resource_type) else None
+        for column, value in keys.items():
+            check_key_length(UNIQUE_COLUMNS[column], value)
+        check_key_length("The primary email", email_key)
+        unique = {k: v for k, v in keys.items() if k != "external_id" or self.unique_external_id}
+        await self._check_uniqueness(row, resource_type, unique)
 
         row.document = document
         row.search_document = search_document(model.model_validate(document))
@@ -427,7 +438,7 @@ class SqlScimStorage(AsyncScimStorage):
         for column, value in keys.items():
             setattr(row, column, value)
         if is_user(resource_type):
-            row.email_key = primary_email(resource)
+            row.email_key = email_key
             row.active = getattr(resource, "active", None)
         self.session.add(row)
         try:
@@ -438,10 +449,19 @@ class SqlScimStorage(AsyncScimStorage):
     async def _check_uniqueness(
         self, row: ScimResource, resource_type: ResourceType, keys: dict[str, str | None]
     ) -> None:
-        """Raise a 409 when a live resource of the same type holds one of the unique values."""
+        """Raise a 409 when a live resource of the same type holds one of the unique values.
+
+        No index enforces a unique externalId (the profile decides, migration 0007): on
+        PostgreSQL a transaction lock on the value makes concurrent writers of one externalId
+        check one after the other; SQLite runs one writer at a time anyway.
+        """
         for column, value in keys.items():
             if value is None:
                 continue
+            if column == "external_id" and self.dialect == "postgresql":
+                await self.session.execute(
+                    select(func.pg_advisory_xact_lock(self.org_id, func.hashtext(value)))
+                )
             query = select(ScimResource.id).where(
                 ScimResource.org_id == self.org_id,
                 ScimResource.resource_type == resource_type.name,
@@ -462,14 +482,19 @@ class SqlScimStorage(AsyncScimStorage):
     ) -> ScimResource | None:
         """Return the deactivated or deleted user a creation restores, if any (DESIGN §5).
 
-        None when no user matches, and also when a live active user holds the externalId or
-        userName (the uniqueness check then answers 409).
+        A user matches by userName, or by externalId when the profile makes it unique; one
+        carrying another externalId is another person. Among several matches, the live
+        (deactivated) user comes before tombstones, one of the same externalId first, then the
+        most recently modified. None when no user matches, and also when a live active user
+        holds the userName (or the unique externalId): the uniqueness check answers 409.
         """
         if not is_user(resource_type):
             return None
         model = self._model(resource_type)
         user_name_key = comparable(model, "userName", getattr(resource, "user_name", None))
         external_id = comparable(model, "externalId", resource.external_id)
+        # A shared externalId identifies no one: only a unique one may restore a user alone.
+        restoring_key = external_id if self.unique_external_id else None
         candidates = (
             (
                 await self.session.execute(
@@ -481,8 +506,8 @@ class SqlScimStorage(AsyncScimStorage):
                             col(ScimResource.user_name_key) == user_name_key
                             if user_name_key
                             else false(),
-                            col(ScimResource.external_id) == external_id
-                            if external_id
+                            col(ScimResource.external_id) == restoring_key
+                            if restoring_key
                             else false(),
                         ),
                     )

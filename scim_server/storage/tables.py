@@ -141,15 +141,6 @@ class ScimResource(SQLModel, table=True):
             postgresql_where=text("deleted_at IS NULL AND user_name_key IS NOT NULL"),
         ),
         Index(
-            "uq_scim_resource_external_id",
-            "org_id",
-            "resource_type",
-            "external_id",
-            unique=True,
-            sqlite_where=text("deleted_at IS NULL AND external_id IS NOT NULL"),
-            postgresql_where=text("deleted_at IS NULL AND external_id IS NOT NULL"),
-        ),
-        Index(
             "uq_scim_resource_display_name",
             "org_id",
             "resource_type",
@@ -190,7 +181,8 @@ class ScimResource(SQLModel, table=True):
     user_name_key: str | None = None
     """``userName`` under the comparison key (case-folded), unique per org among live users."""
     external_id: str | None = None
-    """``externalId`` as sent: caseExact, unique per org and type among live resources."""
+    """``externalId`` as sent, caseExact; unique per org and type among live resources only
+    when the organization's mapping profile says so (checked in code, migration 0007)."""
     email_key: str | None = None
     """The primary (else first) email, case-folded: the key Auth0 lookups use."""
     display_name_key: str | None = None

@@ -20,6 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 from sqlmodel import select
 
+from scim_server.storage.events import storable
 from scim_server.storage.organizations import OrganizationError
 from scim_server.storage.tables import OperatorToken
 from scim_server.storage.tables import Organization
@@ -34,6 +35,10 @@ DISPLAY_RANDOM_CHARS = 5
 
 LAST_USED_RESOLUTION = timedelta(minutes=1)
 """``last_used_at`` is written at most this often per token, not on every request."""
+
+MAX_TOKEN_DAYS = 3650
+"""The longest lifetime a token may be issued with (ten years); without one it never expires.
+A bound keeps its expiry a moment every database and ``datetime`` can hold."""
 
 
 class TokenNotFound(OrganizationError, LookupError):
@@ -88,12 +93,17 @@ class Minted:
 def mint(prefix: str, *, name: str, expires_in: timedelta | None) -> Minted:
     """Make the secret of a new SCIM or operator token (``prefix`` tells the kinds apart).
 
-    :raises OrganizationError: When the name is empty or the lifetime is not positive.
+    :raises OrganizationError: When the name is empty or unstorable, or the lifetime is not
+        between a moment and :data:`MAX_TOKEN_DAYS` days.
     """
     if not name.strip():
         raise OrganizationError("The token name must not be empty")
+    if storable(name) != name:
+        raise OrganizationError("The token name must not hold NUL or a lone surrogate")
     if expires_in is not None and expires_in <= timedelta(0):
         raise OrganizationError("A token's lifetime must be positive")
+    if expires_in is not None and expires_in > timedelta(days=MAX_TOKEN_DAYS):
+        raise OrganizationError(f"A token's lifetime is at most {MAX_TOKEN_DAYS} days")
     secret = prefix + secrets.token_urlsafe(32)
     issued_at = utcnow()
     return Minted(

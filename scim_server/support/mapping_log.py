@@ -24,12 +24,16 @@ from scim_server.storage.events import OUTCOMES
 from scim_server.storage.events import PersonKeys
 from scim_server.storage.events import folded
 from scim_server.storage.events import search_events
+from scim_server.storage.events import storable
 from scim_server.storage.identities import find_identities
 from scim_server.storage.tables import MappingEvent
 from scim_server.support.status import json_time
 
 MAX_LIMIT = 10_000
 """The most events one read returns; a longer history is read in pages (``after_id``)."""
+
+MAX_EVENT_ID = 2**63 - 1
+"""The largest event id the databases hold (a signed 64-bit integer)."""
 
 _RELATIVE = re.compile(r"^(\d+)\s*([smhdw])$")
 _UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
@@ -51,24 +55,30 @@ def parse_since(text: str, *, now: datetime) -> datetime:
     '2026-11-01T00:00:00+00:00'
     >>> parse_since("2026-11-01T08:00:00+01:00", now=now).isoformat()
     '2026-11-01T07:00:00+00:00'
+    >>> parse_since("99999999999999d", now=now)
+    Traceback (most recent call last):
+    ...
+    scim_server.support.mapping_log.LogQueryError: since='99999999999999d' is further back than any date
 
     :raises LogQueryError: When it is neither.
     """
     value = text.strip()
     relative = _RELATIVE.match(value)
-    if relative:
-        amount, unit = relative.groups()
-        return now - timedelta(**{_UNITS[unit]: int(amount)})
     try:
+        if relative:
+            amount, unit = relative.groups()
+            return now - timedelta(**{_UNITS[unit]: int(amount)})
         moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
+        if moment.tzinfo is None:
+            moment = moment.replace(tzinfo=UTC)
+        return moment.astimezone(UTC)
+    except OverflowError:
+        raise LogQueryError(f"since={text!r} is further back than any date") from None
     except ValueError:
         raise LogQueryError(
             f"Cannot read since={text!r}: give an ISO date or time (2026-11-01, "
             "2026-11-01T08:00Z) or an age such as 30m, 2h or 7d"
         ) from None
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=UTC)
-    return moment.astimezone(UTC)
 
 
 @dataclass(frozen=True)
@@ -81,7 +91,7 @@ class LogQuery:
     :param outcome: Only ``ok``, ``error`` or ``skipped`` events.
     :param after_id: Only events appended after this one, oldest first (polling, ``--follow``).
     :param limit: At most this many events (1 to :data:`MAX_LIMIT`).
-    :raises LogQueryError: When the outcome or the limit is out of range.
+    :raises LogQueryError: When the outcome, ``after_id`` or the limit is out of range.
     """
 
     user: str | None = None
@@ -95,6 +105,8 @@ class LogQuery:
             raise LogQueryError(
                 f"Unknown outcome {self.outcome!r}: use one of {', '.join(sorted(OUTCOMES))}"
             )
+        if self.after_id is not None and not 0 <= self.after_id <= MAX_EVENT_ID:
+            raise LogQueryError(f"after must be an event id, from 0 to {MAX_EVENT_ID}")
         if not 1 <= self.limit <= MAX_LIMIT:
             raise LogQueryError(f"The limit must be between 1 and {MAX_LIMIT}, not {self.limit}")
         if self.user is not None and not self.user.strip():
@@ -126,10 +138,15 @@ class LogEntry:
 
     @classmethod
     def of(cls, event: MappingEvent) -> "LogEntry":
-        """Return the entry of a stored event (its columns, ``pk`` as ``id``)."""
+        """Return the entry of a stored event (its columns, ``pk`` as ``id``).
+
+        Its strings are made :func:`~scim_server.storage.events.storable` again: events
+        logged before that rule (SQLite kept lone surrogates in ``details``) must not break
+        the JSON answers and the terminal that show them.
+        """
         assert event.pk is not None
         columns = {f.name: getattr(event, f.name) for f in fields(cls) if f.name != "id"}
-        return cls(id=event.pk, **{**columns, "details": dict(event.details)})
+        return cls(id=event.pk, **storable({**columns, "details": dict(event.details)}))
 
     @property
     def reasons(self) -> dict[str, list[str]]:

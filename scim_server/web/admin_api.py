@@ -9,9 +9,14 @@ in the ``/admin/`` page built on it (DESIGN §3, §8). Every request is authenti
 - a change (issuing or revoking a SCIM token, replacing the role rules) on an organization the
   caller may only read answers 403.
 
+Input is checked before use: JSON bodies (no deeper than the parser allows, no NUL or lone
+surrogate in any string), query and path parameters (no NUL), numbers within what the
+databases hold; each caller has a request limit (``web/rate_limits.py``).
+
 Answers are JSON; every error is ``{"error": message}`` with its status (a 401 also carries
-``WWW-Authenticate: Bearer``). Anything unexpected is logged with a request id and answered
-with a generic 500, never a traceback. Changes (tokens, rules) are logged with who made them.
+``WWW-Authenticate: Bearer``, a 429 ``Retry-After``). Anything unexpected is logged with a
+request id and answered with a generic 500, never a traceback. Changes (tokens, rules) are
+logged with who made them.
 """
 
 import json
@@ -40,6 +45,9 @@ from scim_server.mapping.profile import rule_at
 from scim_server.mapping.rule_files import RuleFile
 from scim_server.mapping.rule_files import definition
 from scim_server.mapping.rules import RoleRule
+from scim_server.protocol.storable import UNSTORABLE
+from scim_server.protocol.storable import first_unstorable
+from scim_server.protocol.storable import is_storable
 from scim_server.storage.database import Session
 from scim_server.storage.links import live_user_ids
 from scim_server.storage.organizations import OrganizationError
@@ -50,6 +58,7 @@ from scim_server.storage.rules import list_rules
 from scim_server.storage.rules import replace_rules
 from scim_server.storage.tables import Organization
 from scim_server.storage.tables import ScimToken
+from scim_server.storage.tokens import MAX_TOKEN_DAYS
 from scim_server.storage.tokens import TokenNotFound
 from scim_server.storage.tokens import is_token_active
 from scim_server.storage.tokens import issue_token
@@ -65,9 +74,12 @@ from scim_server.support.status import queue_status
 from scim_server.web.admin_auth import AdminAuthenticator
 from scim_server.web.admin_auth import AdminAuthError
 from scim_server.web.admin_auth import Principal
+from scim_server.web.errors import TooManyRequestsException
 from scim_server.web.logs import REQUEST_ID_HEADER
 from scim_server.web.logs import bind_org
 from scim_server.web.logs import bound_request_id
+from scim_server.web.rate_limits import RateLimiter
+from scim_server.web.rate_limits import admit
 from scim_server.web.scim import read_body
 
 log = logging.getLogger("scim_server.web.admin")
@@ -125,9 +137,18 @@ class AdminApi:
     public_url: str | None = None
     after_write: Callable[[], None] | None = None
     """Called after role rules changed desired states: wakes the provisioning worker."""
+    limiter: RateLimiter | None = None
+    """Requests per caller (``web/rate_limits.py``): 429 over the limit."""
 
     @classmethod
-    def build(cls, settings: Settings, *, tenancy: Tenancy, wake: Callable[[], None]) -> "AdminApi":
+    def build(
+        cls,
+        settings: Settings,
+        *,
+        tenancy: Tenancy,
+        wake: Callable[[], None],
+        limiter: RateLimiter | None = None,
+    ) -> "AdminApi":
         """Build the API of an application from its settings."""
         return cls(
             tenancy=tenancy,
@@ -135,6 +156,7 @@ class AdminApi:
             max_body_bytes=settings.max_body_bytes,
             public_url=settings.public_url,
             after_write=wake,
+            limiter=limiter,
         )
 
     def routes(self) -> list[BaseRoute]:
@@ -167,14 +189,20 @@ class AdminApi:
         async def serve(request: Request) -> Response:
             request_id = bound_request_id(request.headers)
             try:
+                refuse_unstorable_parameters(request)
                 async with self.tenancy.session() as session:
                     principal = await self.authenticator.authenticate(session, request.headers)
+                    if self.limiter is not None:
+                        admit(self.limiter, f"{principal.kind} {principal.name}")
                     response = await handler(self, Call(principal, request, session))
                     await session.commit()
             except AdminAuthError as error:
                 response = _error(error.status, error.message)
             except ApiError as error:
                 response = _error(error.status, error.message)
+            except TooManyRequestsException as error:
+                response = _error(error.status, error.detail)
+                response.headers["Retry-After"] = str(error.retry_after)
             except Exception:  # a bug: logged with the request id, never shown
                 log.exception("admin request %s failed", request_id)
                 response = _error(500, f"Internal server error (request id {request_id})")
@@ -235,8 +263,12 @@ class AdminApi:
         days = body.get("expires_in_days")
         if not isinstance(name, str) or not name.strip() or len(name) > TOKEN_NAME_LENGTH:
             raise ApiError(400, f"name must be a non-empty string of at most {TOKEN_NAME_LENGTH}")
-        if days is not None and (isinstance(days, bool) or not isinstance(days, int) or days < 1):
-            raise ApiError(400, "expires_in_days must be a positive whole number of days")
+        if days is not None and (
+            isinstance(days, bool) or not isinstance(days, int) or not 1 <= days <= MAX_TOKEN_DAYS
+        ):
+            raise ApiError(
+                400, f"expires_in_days must be a whole number of days from 1 to {MAX_TOKEN_DAYS}"
+            )
         expires_in = None if days is None else timedelta(days=days)
         try:
             record, secret = await issue_token(
@@ -356,7 +388,8 @@ class AdminApi:
     async def _json_object(self, request: Request) -> dict[str, Any]:
         """Read a JSON object body.
 
-        :raises ApiError: 413 when it is too large, 400 when it is not a JSON object.
+        :raises ApiError: 413 when it is too large, 400 when it is not a JSON object (nested too
+            deep included) or holds a string no database stores (NUL, a lone surrogate).
         """
         try:
             raw = await read_body(request, self.max_body_bytes)
@@ -364,11 +397,25 @@ class AdminApi:
             raise ApiError(413, f"The request body exceeds {self.max_body_bytes} bytes") from None
         try:
             body = json.loads(raw or b"{}")
-        except ValueError:
+        except (ValueError, RecursionError):
             body = None
         if not isinstance(body, dict):
             raise ApiError(400, "The request body must be a JSON object")
+        where = first_unstorable(body)
+        if where is not None:
+            raise ApiError(400, f"{where} {UNSTORABLE}")
         return body
+
+
+def refuse_unstorable_parameters(request: Request) -> None:
+    """Refuse a query or path parameter holding NUL, which PostgreSQL cannot compare.
+
+    :raises ApiError: 400, naming the parameter.
+    """
+    parameters = [*request.query_params.multi_items(), *request.path_params.items()]
+    for name, value in parameters:
+        if isinstance(value, str) and not is_storable(value):
+            raise ApiError(400, f"The parameter {name} {UNSTORABLE}")
 
 
 def _error(status: int, message: str) -> Response:

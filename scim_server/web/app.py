@@ -1,6 +1,8 @@
 """The ASGI application: composition root of the server (DESIGN §2)."""
 
+import time
 from collections.abc import AsyncIterator
+from collections.abc import Callable
 from contextlib import asynccontextmanager
 
 import anyio
@@ -23,7 +25,10 @@ from scim_server.web.logs import RequestMiddleware
 from scim_server.web.metrics import HttpMetrics
 from scim_server.web.metrics import MetricsEndpoint
 from scim_server.web.metrics import collectors_of
+from scim_server.web.rate_limits import AuthFailureThrottle
+from scim_server.web.rate_limits import RateLimits
 from scim_server.web.scim import ScimEndpoints
+from scim_server.web.unrouted import unrouted
 
 SCIM_METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE"]
 SANDBOX_PATH = "/__auth0__"
@@ -35,6 +40,7 @@ def create_app(
     *,
     gateway: Auth0Gateway | None = None,
     emulator: ASGIApp | None = None,
+    clock: Callable[[], float] = time.monotonic,
 ) -> Starlette:
     """Build the application; the database is opened lazily and closed at shutdown.
 
@@ -42,16 +48,19 @@ def create_app(
         shutdown); without one no worker runs, SCIM writes only queue work (tests, and servers
         whose Auth0 credentials are not set yet).
     :param emulator: The sandbox's Auth0 emulator, mounted at ``/__auth0__`` for people to look.
+    :param clock: The monotonic clock the request limits refill by (``web/rate_limits.py``).
     :raises scim_server.mapping.profile.MappingError: When a mapping profile is invalid.
     """
     tenancy = Tenancy.open(settings)
     worker = None if gateway is None else build_worker(settings, tenancy.database, gateway)
     wake = worker.wake if worker is not None else _no_worker
+    limits = RateLimits.of(settings, clock=clock)
     scim = ScimEndpoints(
         tenancy=tenancy,
         max_body_bytes=settings.max_body_bytes,
         public_url=settings.public_url,
         after_write=wake,
+        limiter=limits.per_org,
     )
     hook = LoginHook(database=tenancy.database, secret=settings.hook_secret, wake=wake)
     http_metrics = HttpMetrics()
@@ -82,12 +91,25 @@ def create_app(
         Route("/scim/v2/{org}", scim.serve, methods=SCIM_METHODS),
         Route("/scim/v2/{org}/{path:path}", scim.serve, methods=SCIM_METHODS),
         *AdminPage().routes,
-        Mount("/admin/api", routes=AdminApi.build(settings, tenancy=tenancy, wake=wake).routes()),
+        Mount(
+            "/admin/api",
+            routes=AdminApi.build(
+                settings, tenancy=tenancy, wake=wake, limiter=limits.per_caller
+            ).routes(),
+        ),
     ]
     if emulator is not None:
         routes.append(Mount(SANDBOX_PATH, app=emulator))
-    middleware = [Middleware(RequestMiddleware, observe=http_metrics.observe)]
-    app = Starlette(routes=routes, lifespan=lifespan, middleware=middleware)
+    middleware = [
+        Middleware(RequestMiddleware, observe=http_metrics.observe),
+        Middleware(AuthFailureThrottle, limiter=limits.failures),
+    ]
+    app = Starlette(
+        routes=routes,
+        lifespan=lifespan,
+        middleware=middleware,
+        exception_handlers={404: unrouted, 405: unrouted},
+    )
     app.state.tenancy = tenancy
     app.state.worker = worker
     return app

@@ -8,13 +8,12 @@ in that organization are linked, and the worker then adds membership and roles.
 
 The answer is quick and says little: the Action must finish within 20 s (auth0.md §8), and a
 login must never fail because of us, so the Action ignores errors. Without a configured secret
-the endpoint answers 404, as if it did not exist.
+the endpoint answers 404, as if it did not exist. Its input is checked first
+(``web/hook_input.py``): secret, body size, JSON shape.
 """
 
-import hmac
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse
@@ -23,7 +22,9 @@ from starlette.responses import Response
 from scim_server.provisioning.logins import Login
 from scim_server.provisioning.logins import link_login
 from scim_server.storage.database import Database
-from scim_server.web.scim import bearer_token
+from scim_server.web.hook_input import HookInputError
+from scim_server.web.hook_input import has_secret
+from scim_server.web.hook_input import read_login
 
 _FIELDS = ("user_id", "email", "org_id", "connection")
 
@@ -40,18 +41,12 @@ class LoginHook:
         """Link the users waiting for this login; answer how many were linked."""
         if not self.secret:
             return JSONResponse({"error": "not_found"}, 404)
-        if not hmac.compare_digest(bearer_token(request.headers), self.secret):
+        if not has_secret(request.headers, self.secret):
             return JSONResponse({"error": "unauthorized"}, 401)
         try:
-            body: Any = await request.json()
-        except ValueError:
-            body = None
-        if not isinstance(body, dict) or not all(
-            isinstance(body.get(name), str) and body[name] for name in _FIELDS
-        ):
-            return JSONResponse(
-                {"error": "invalid_body", "required": list(_FIELDS)}, status_code=400
-            )
+            body = await read_login(request, required=_FIELDS, optional=("org_name",))
+        except HookInputError as error:
+            return error.response()
         org_name = body.get("org_name")
         login = Login(
             user_id=body["user_id"],

@@ -29,6 +29,8 @@ from scim_server.web.errors import error_response
 from scim_server.web.logs import REQUEST_ID_HEADER as REQUEST_ID_HEADER
 from scim_server.web.logs import bind_org
 from scim_server.web.logs import bound_request_id
+from scim_server.web.rate_limits import RateLimiter
+from scim_server.web.rate_limits import admit
 
 log = logging.getLogger(__name__)
 
@@ -42,6 +44,8 @@ class ScimEndpoints:
     public_url: str | None = None
     after_write: Callable[[], None] | None = None
     """Called after a write is committed: wakes the provisioning worker (DESIGN §6)."""
+    limiter: RateLimiter | None = None
+    """Requests per organization (``web/rate_limits.py``): 429 over the limit."""
 
     async def serve(self, request: Request) -> Response:
         """Serve one SCIM request of one organization; log every write, answered or refused."""
@@ -60,6 +64,8 @@ class ScimEndpoints:
                     raise UnauthorizedException(detail="Missing, invalid or expired bearer token")
                 org = bearer.organization
                 bind_org(org.key)
+                if self.limiter is not None:
+                    admit(self.limiter, org.key)  # per organization, once authenticated
                 service = self.tenancy.service_for(org)
                 body = await read_body(request, self.max_body_bytes)
                 scim_request = ScimRequest(

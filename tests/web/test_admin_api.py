@@ -207,9 +207,18 @@ async def test_changes_are_logged_with_who_made_them_and_never_a_secret(
         ("{", "must be a JSON object"),
         ('{"name": ""}', "name must be a non-empty string"),
         ('{"name": 3}', "name must be a non-empty string"),
-        ('{"name": "x", "expires_in_days": 0}', "expires_in_days must be a positive"),
-        ('{"name": "x", "expires_in_days": true}', "expires_in_days must be a positive"),
-        ('{"name": "x", "expires_in_days": "7"}', "expires_in_days must be a positive"),
+        (
+            '{"name": "x", "expires_in_days": 0}',
+            "expires_in_days must be a whole number of days from 1",
+        ),
+        (
+            '{"name": "x", "expires_in_days": true}',
+            "expires_in_days must be a whole number of days from 1",
+        ),
+        (
+            '{"name": "x", "expires_in_days": "7"}',
+            "expires_in_days must be a whole number of days from 1",
+        ),
     ],
 )
 async def test_issuing_a_token_with_a_bad_body_is_a_400(

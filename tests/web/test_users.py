@@ -111,25 +111,25 @@ async def test_an_inactive_user_stays_visible(client: httpx.AsyncClient, acme: T
 
 
 async def test_okta_reassignment_post_with_the_same_external_id_restores_the_deactivated_user(
-    client: httpx.AsyncClient, acme: Tenant
+    client: httpx.AsyncClient, okta: Tenant
 ) -> None:
     """Okta re-POSTs a re-assigned user with the same externalId (better-auth #11111)."""
-    created = await create(client, acme, user("bjensen@acme.example", externalId="00u1"))
+    created = await create(client, okta, user("bjensen@okta.example", externalId="00u1"))
     await client.patch(
-        f"{acme.base}/Users/{created['id']}", json=deactivate(), headers=acme.headers
+        f"{okta.base}/Users/{created['id']}", json=deactivate(), headers=okta.headers
     )
 
     again = await client.post(
-        f"{acme.base}/Users",
-        json=user("barbara@acme.example", externalId="00u1"),
-        headers=acme.headers,
+        f"{okta.base}/Users",
+        json=user("barbara@okta.example", externalId="00u1"),
+        headers=okta.headers,
     )
 
     assert again.status_code == 201, again.text
     assert again.json()["id"] == created["id"]
     assert again.json()["active"] is True
-    assert again.json()["userName"] == "barbara@acme.example"
-    listed = await client.get(f"{acme.base}/Users", headers=acme.headers)
+    assert again.json()["userName"] == "barbara@okta.example"
+    listed = await client.get(f"{okta.base}/Users", headers=okta.headers)
     assert listed.json()["totalResults"] == 1
 
 
@@ -163,15 +163,15 @@ async def test_a_deleted_user_of_another_external_id_is_not_restored(
     assert again["id"] != created["id"]
 
 
-async def test_a_post_matching_an_active_user_is_a_409(
-    client: httpx.AsyncClient, acme: Tenant
+async def test_okta_a_post_whose_external_id_an_active_user_holds_is_a_409(
+    client: httpx.AsyncClient, okta: Tenant
 ) -> None:
-    await create(client, acme, user("bjensen@acme.example", externalId="00u1"))
+    await create(client, okta, user("bjensen@okta.example", externalId="00u1"))
 
     response = await client.post(
-        f"{acme.base}/Users",
-        json=user("other@acme.example", externalId="00u1"),
-        headers=acme.headers,
+        f"{okta.base}/Users",
+        json=user("other@okta.example", externalId="00u1"),
+        headers=okta.headers,
     )
 
     assert response.status_code == 409
