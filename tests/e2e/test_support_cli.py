@@ -293,7 +293,7 @@ def test_reconcile_and_doctor_reach_the_sandbox_emulator_it_prints(
     ):
         output.seek(0)
         printed = output.read()
-        [exports] = [line for line in printed.splitlines() if "export " in line]
+        [exports] = [line for line in printed.splitlines() if "export SCIM_DATABASE_URL" in line]
         settings = dict(pair.partition("=")[::2] for pair in exports.split("export ")[1].split())
         for name, value in settings.items():
             monkeypatch.setenv(name, value)
