@@ -27,7 +27,8 @@ from scim_server.storage.tokens import issue_token
 from tests.helpers.server import Cli
 from tests.helpers.server import free_port
 
-pytestmark = pytest.mark.e2e
+# One worker builds the module's server fixtures once (pytest-xdist runs the suite).
+pytestmark = [pytest.mark.e2e, pytest.mark.xdist_group("provisioning_external")]
 
 SCIM = "application/scim+json"
 DATABASE = "Username-Password-Authentication"

@@ -18,7 +18,8 @@ import pytest
 
 from tests.helpers.server import Cli
 
-pytestmark = pytest.mark.e2e
+# One worker builds the module's server fixtures once (pytest-xdist runs the suite).
+pytestmark = [pytest.mark.e2e, pytest.mark.xdist_group("support_cli")]
 
 SCIM = "application/scim+json"
 PATCH_OP = "urn:ietf:params:scim:api:messages:2.0:PatchOp"
