@@ -168,6 +168,17 @@ def postgresql_schema_template(postgresql_server: PostgresqlServer) -> str:
     return SCHEMA_TEMPLATE
 
 
+SQLITE_FILE = "test.db"
+
+
+@pytest.fixture(scope="session")
+def sqlite_schema_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A SQLite file that has every table, copied for the tests that ask for ``engine``."""
+    path = tmp_path_factory.mktemp("template") / SQLITE_FILE
+    asyncio.run(create_tables(f"sqlite+aiosqlite:///{path}"))
+    return path
+
+
 @pytest.fixture(
     params=[
         pytest.param("sqlite", id="sqlite"),
@@ -177,11 +188,16 @@ def postgresql_schema_template(postgresql_server: PostgresqlServer) -> str:
 def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
     """Return the URL of a new database, on SQLite and on PostgreSQL.
 
-    The database has no table, unless the test also uses ``engine``, which creates them:
-    on PostgreSQL it is then cloned from a template that has them, which is faster.
+    The database has no table, unless the test also uses ``engine``: it is then a copy of a
+    template that has them (a file on SQLite, a database on PostgreSQL), which is faster than
+    creating them for every test.
     """
     if request.param == "sqlite":
-        yield f"sqlite+aiosqlite:///{tmp_path / 'test.db'}"
+        if "engine" in request.fixturenames:
+            shutil.copyfile(
+                request.getfixturevalue("sqlite_schema_template"), tmp_path / SQLITE_FILE
+            )
+        yield f"sqlite+aiosqlite:///{tmp_path / SQLITE_FILE}"
         return
     server: PostgresqlServer = request.getfixturevalue("postgresql_server")
     template = "template0"
@@ -211,7 +227,6 @@ async def create_tables(url: str) -> None:
 @pytest.fixture
 def engine(database_url: str) -> Iterator[AsyncEngine]:
     """Return an engine on a new database that has every table, usable from any event loop."""
-    asyncio.run(create_tables(database_url))
     engine = create_engine(database_url, poolclass=NullPool)
     yield engine
     asyncio.run(engine.dispose())

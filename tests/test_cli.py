@@ -14,6 +14,7 @@ from click.testing import Result
 
 from scim_server.cli import main
 from scim_server.config import Settings
+from scim_server.storage.migrate import head_revision
 from scim_server.storage.session import open_session
 from scim_server.storage.tables import Organization
 from scim_server.storage.tokens import authenticate
@@ -112,11 +113,50 @@ def test_operator_flow_from_migrate_to_revoke(database_url: str) -> None:
     assert "0 active, 1 issued" in shown.stdout
 
 
-def test_migrate_twice_is_harmless(cli: Cli) -> None:
-    result = cli("migrate")
+def test_migrate_says_it_created_the_schema_then_that_it_is_up_to_date(tmp_path: Path) -> None:
+    cli = Cli(f"sqlite:///{tmp_path / 'new.db'}")
+    head = head_revision()
 
-    assert result.exit_code == 0
-    assert "up to date" in result.stdout
+    created = cli("migrate")
+    again = cli("migrate")
+
+    assert created.exit_code == 0 and again.exit_code == 0
+    assert created.stdout == f"Created the database schema (revision {head}).\n"
+    assert again.stdout == f"Database schema is up to date (revision {head}).\n"
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        ["org", "list"],
+        ["token", "list", "acme"],
+        ["status"],
+        ["log", "acme"],
+        ["explain", "acme", "ann@acme.test"],
+        ["reconcile", "acme"],
+        ["doctor"],
+        ["admin", "token", "list"],
+        ["worker"],
+        ["serve"],
+    ],
+)
+def test_a_command_refuses_a_sqlite_database_that_does_not_exist_and_creates_none(
+    tmp_path: Path, command: list[str]
+) -> None:
+    """Only ``migrate`` creates a database: the others would leave an empty file behind."""
+    missing = tmp_path / "scim-server.db"
+
+    result = Cli(f"sqlite:///{missing}")(*command)
+
+    assert_refused(result, f"No database at {missing}: set SCIM_DATABASE_URL")
+    assert not missing.exists()
+
+
+def test_help_needs_no_database(tmp_path: Path) -> None:
+    result = Cli(f"sqlite:///{tmp_path / 'none.db'}")("log", "--help")
+
+    assert result.exit_code == 0 and "Usage:" in result.stdout
+    assert not (tmp_path / "none.db").exists()
 
 
 def test_org_add_refuses_a_key_with_an_underscore_or_capitals(cli: Cli) -> None:
@@ -276,8 +316,9 @@ def test_token_revoke_refuses_a_token_of_another_organization(
     assert authenticated_org(database_file, "globex", token) is not None
 
 
-def test_a_database_never_migrated_is_reported_in_one_line(database_file: str) -> None:
-    result = Cli(database_file)("org", "list")
+def test_a_database_never_migrated_is_reported_in_one_line(tmp_path: Path) -> None:
+    (tmp_path / "empty.db").touch()
+    result = Cli(f"sqlite:///{tmp_path / 'empty.db'}")("org", "list")
 
     assert_refused(result, "Database error")
 
@@ -344,8 +385,9 @@ def test_serve_sandbox_seeds_acme_and_prints_its_url_and_token(
     result = cli("serve", "--sandbox", "--port", "9001")
 
     assert result.exit_code == 0, result.output
-    assert "SCIM base URL: http://127.0.0.1:9001/scim/v2/acme" in result.output
-    tokens = [line for line in result.output.splitlines() if line.startswith("Token: scim_")]
+    assert result.stdout == ""  # all on stderr, where the server's logs follow it
+    assert "SCIM base URL:  http://127.0.0.1:9001/scim/v2/acme" in result.stderr
+    tokens = [line for line in result.stderr.splitlines() if line.startswith("export TOKEN=scim_")]
     assert len(tokens) == 1 and len(served) == 1
     assert "acme" in cli("org", "list").output
 

@@ -36,6 +36,9 @@ from scim_server.storage.organizations import create_organization
 from scim_server.storage.queue import bump
 from tests.helpers.server import free_port
 
+# One worker starts the module's emulator once (pytest-xdist runs the suite).
+pytestmark = pytest.mark.xdist_group("reconcile_doctor")
+
 DATABASE = "Username-Password-Authentication"
 CLIENT_ID = "reconcile-tests"
 STARTUP_SECONDS = 30

@@ -12,6 +12,7 @@ from datetime import timedelta
 import click
 from rich.table import Table
 
+from scim_server.cli.common import needs_database
 from scim_server.cli.common import print_table
 from scim_server.cli.common import run
 from scim_server.cli.common import show_time
@@ -48,6 +49,7 @@ def admin_token() -> None:
     help=f"Days until the token expires (at most {MAX_TOKEN_DAYS}); never when absent.",
 )
 @click.pass_obj
+@needs_database
 def admin_token_issue(
     settings: Settings, org_key: str | None, name: str, expires_in_days: int | None
 ) -> None:
@@ -76,6 +78,7 @@ def admin_token_issue(
 
 @admin_token.command("list")
 @click.pass_obj
+@needs_database
 def admin_token_list(settings: Settings) -> None:
     """List the operator tokens (never their secrets)."""
 
@@ -118,6 +121,7 @@ def admin_token_list(settings: Settings) -> None:
 @admin_token.command("revoke")
 @click.argument("token_id")
 @click.pass_obj
+@needs_database
 def admin_token_revoke(settings: Settings, token_id: str) -> None:
     """Revoke operator token TOKEN_ID; requests with it are refused at once."""
 

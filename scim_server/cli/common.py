@@ -5,12 +5,15 @@ migrated) end with a one-line message and exit code 1; only a bug shows a traceb
 """
 
 import asyncio
+import functools
+from collections.abc import Callable
 from collections.abc import Coroutine
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC
 from datetime import datetime
 from typing import Any
+from typing import ParamSpec
 from typing import TypeVar
 
 import click
@@ -23,6 +26,7 @@ from scim_server.config import Settings
 from scim_server.mapping.profile import MappingError
 from scim_server.storage.engine import async_url
 from scim_server.storage.migrate import ForeignKeyViolation
+from scim_server.storage.migrate import missing_sqlite_file
 from scim_server.storage.organizations import OrganizationError
 from scim_server.storage.session import StorageError
 
@@ -36,6 +40,7 @@ PIPED_WIDTH = 1000
 """The width tables get when stdout is not a terminal: wide enough that no cell is folded."""
 
 Result = TypeVar("Result")
+Parameters = ParamSpec("Parameters")
 
 
 @contextmanager
@@ -66,6 +71,31 @@ def load_settings() -> Settings:
     except ValueError as error:
         raise click.ClickException(f"Invalid configuration: SCIM_DATABASE_URL: {error}") from None
     return settings
+
+
+def require_database(settings: Settings) -> None:
+    """Refuse, in one line, to open a SQLite database that does not exist.
+
+    SQLite would create an empty file (``scim-server.db`` in the current directory, by
+    default) and the command would then fail on a missing table; only ``migrate`` creates.
+    """
+    missing = missing_sqlite_file(settings.database_url)
+    if missing is not None:
+        raise click.ClickException(
+            f"No database at {missing}: set SCIM_DATABASE_URL to yours (`serve --sandbox` prints "
+            "it), or create one with `scim-server migrate`"
+        )
+
+
+def needs_database(command: Callable[Parameters, Result]) -> Callable[Parameters, Result]:
+    """Mark a command that works on an existing database: see :func:`require_database`."""
+
+    @functools.wraps(command)
+    def checked(*args: Parameters.args, **kwargs: Parameters.kwargs) -> Result:
+        require_database(click.get_current_context().ensure_object(Settings))
+        return command(*args, **kwargs)
+
+    return checked
 
 
 def scim_base_url(settings: Settings, org_key: str) -> str:

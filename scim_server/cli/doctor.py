@@ -12,6 +12,7 @@ import click
 from rich.table import Table
 from rich.text import Text
 
+from scim_server.cli.common import needs_database
 from scim_server.cli.common import print_table
 from scim_server.cli.common import reported_errors
 from scim_server.cli.common import run
@@ -22,6 +23,7 @@ from scim_server.storage.organizations import get_organization
 from scim_server.storage.organizations import list_organizations
 from scim_server.storage.rules import list_rules
 from scim_server.storage.session import open_session
+from scim_server.support.plural import plural
 
 if TYPE_CHECKING:
     from scim_server.support.doctor import DoctorReport
@@ -86,6 +88,7 @@ def checks_table(report: "DoctorReport") -> Table:
 @click.argument("key", required=False)
 @click.option("--json", "as_json", is_flag=True, help="Print the checks as one JSON object.")
 @click.pass_obj
+@needs_database
 def doctor_command(settings: Settings, key: str | None, as_json: bool) -> None:
     """Check the Auth0 set-up: credentials, scopes, and each organization (or KEY only).
 
@@ -99,6 +102,6 @@ def doctor_command(settings: Settings, key: str | None, as_json: bool) -> None:
     else:
         print_table(checks_table(report))
         failed = sum(check.status == "fail" for check in report.checks)
-        click.echo("All checks passed." if report.ok else f"{failed} checks failed.")
+        click.echo("All checks passed." if report.ok else f"{plural(failed, 'check')} failed.")
     if not report.ok:
         raise click.exceptions.Exit(1)

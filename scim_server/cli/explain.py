@@ -12,6 +12,7 @@ import click
 from rich.table import Table
 from rich.text import Text
 
+from scim_server.cli.common import needs_database
 from scim_server.cli.common import print_table
 from scim_server.cli.common import reported_errors
 from scim_server.cli.common import run
@@ -127,6 +128,7 @@ def print_pending(explanation: Explanation) -> None:
 @click.argument("user")
 @click.option("--json", "as_json", is_flag=True, help="Print the explanations as one JSON object.")
 @click.pass_obj
+@needs_database
 def explain_command(settings: Settings, key: str, user: str, as_json: bool) -> None:
     """Explain the access of USER in organization KEY: roles and their rules, pending work, errors.
 

@@ -18,6 +18,7 @@ import click
 from rich.table import Table
 from rich.text import Text
 
+from scim_server.cli.common import needs_database
 from scim_server.cli.common import print_table
 from scim_server.cli.common import run
 from scim_server.config import Settings
@@ -117,6 +118,7 @@ async def follow_log(
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per line.")
 @click.option("--follow", is_flag=True, help="Keep printing new events until Ctrl-C.")
 @click.pass_obj
+@needs_database
 def log_command(
     settings: Settings,
     key: str,

@@ -20,14 +20,17 @@ import click
 from rich.table import Table
 
 from scim_server.cli.common import load_settings
+from scim_server.cli.common import needs_database
 from scim_server.cli.common import print_table
 from scim_server.cli.common import reported_errors
+from scim_server.cli.common import require_database
 from scim_server.cli.common import run
 from scim_server.cli.common import scim_base_url
 from scim_server.cli.common import show_time
 from scim_server.config import Settings
 from scim_server.mapping.profile import MappingProfile
 from scim_server.mapping.profile import load_profiles
+from scim_server.storage.migrate import head_revision
 from scim_server.storage.migrate import migrate as migrate_database
 from scim_server.storage.operator_tokens import issue_operator_token
 from scim_server.storage.organizations import IDENTITY_MODES
@@ -45,6 +48,7 @@ from scim_server.storage.tokens import is_token_active
 from scim_server.storage.tokens import issue_token
 from scim_server.storage.tokens import list_tokens
 from scim_server.storage.tokens import revoke_token
+from scim_server.support.plural import plural
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -59,8 +63,14 @@ def main(context: click.Context) -> None:
 def migrate(settings: Settings) -> None:
     """Create or upgrade the database schema (safe to run on every start)."""
     with reported_errors(), database_errors():
-        migrate_database(settings.database_url)
-    click.echo("Database schema is up to date.")
+        before = migrate_database(settings.database_url)
+    head = head_revision()
+    if before is None:
+        click.echo(f"Created the database schema (revision {head}).")
+    elif before != head:
+        click.echo(f"Upgraded the database schema from revision {before} to {head}.")
+    else:
+        click.echo(f"Database schema is up to date (revision {head}).")
 
 
 @main.command()
@@ -83,6 +93,8 @@ def serve(settings: Settings, host: str, port: int, sandbox: bool) -> None:
     from scim_server.web.app import create_app
     from scim_server.web.logs import logging_config
 
+    if not sandbox:
+        require_database(settings)
     with reported_errors():
         if sandbox:
             settings, gateway, emulator = start_sandbox(settings, f"http://{host}:{port}")
@@ -111,6 +123,7 @@ def serve(settings: Settings, host: str, port: int, sandbox: bool) -> None:
     "--metrics-host", default="127.0.0.1", show_default=True, help="Interface of the metrics."
 )
 @click.pass_obj
+@needs_database
 def worker(settings: Settings, metrics_port: int | None, metrics_host: str) -> None:
     """Reconcile queued provisioning work into Auth0 until interrupted (beside `serve`)."""
     from scim_server.provisioning.runtime import build_worker
@@ -164,10 +177,16 @@ def start_sandbox(settings: Settings, url: str) -> tuple[Settings, Any, Any]:
     """Prepare ``serve --sandbox``: emulator, database, demo organization, token; print them.
 
     The emulator keeps its state in memory, so the database is a new SQLite file in a temporary
-    directory unless SCIM_DATABASE_URL is set: links to Auth0 users of an earlier run would
-    point nowhere.
+    directory, deleted when the process exits, unless SCIM_DATABASE_URL is set: links to Auth0
+    users of an earlier run would point nowhere. Process logs are text unless SCIM_LOG_FORMAT
+    says otherwise. What a person needs is printed on stderr before the server's first log
+    line, as lines to paste into a second shell.
     """
+    import atexit
     import secrets
+    import shutil
+    import signal
+    import sys
     import tempfile
 
     import httpx
@@ -181,9 +200,18 @@ def start_sandbox(settings: Settings, url: str) -> tuple[Settings, Any, Any]:
 
     if "database_url" not in settings.model_fields_set:
         directory = tempfile.mkdtemp(prefix="scim-sandbox-")
+        atexit.register(shutil.rmtree, directory, ignore_errors=True)
+        # uvicorn ends by re-raising the signal that stopped it: SIGTERM's default would kill
+        # the process before atexit runs (Ctrl-C raises KeyboardInterrupt, which lets it run).
+        signal.signal(signal.SIGTERM, lambda signum, _frame: sys.exit(128 + signum))
         settings = settings.model_copy(
             update={"database_url": f"sqlite+aiosqlite:///{directory}/scim-server.db"}
         )
+        kept = "deleted when the server stops"
+    else:
+        kept = "kept (SCIM_DATABASE_URL is set), but not the emulator's users"
+    if "log_format" not in settings.model_fields_set:
+        settings = settings.model_copy(update={"log_format": "text"})
     profile = load_profiles(settings.mappings_dir)["okta"]
     secret = secrets.token_urlsafe(24)
     emulator = Emulator(client_id=SANDBOX_CLIENT_ID, client_secret=secret)
@@ -224,18 +252,27 @@ def start_sandbox(settings: Settings, url: str) -> tuple[Settings, Any, Any]:
 
     token, operator = asyncio.run(prepare())
     roles = ", ".join(sorted(demo_roles | set(profile_roles)))
-    click.echo(f"Sandbox: Auth0 emulator in this process (roles: {roles}).")
-    click.echo(f"Database: {settings.database_url}")
-    click.echo(f"Emulator state: {url}{SANDBOX_PATH}/__emulator__/state")
-    click.echo(f"Admin page: {url}/admin/ (operator token: {operator})")
-    click.echo(
-        "Support commands (log, explain, status, reconcile, doctor) on this sandbox, from another "
-        f"shell: export SCIM_DATABASE_URL={settings.database_url} "
+    support = (
+        f"export SCIM_DATABASE_URL={settings.database_url} "
         f"AUTH0_MANAGEMENT_URL={url}{SANDBOX_PATH} AUTH0_CLIENT_ID={SANDBOX_CLIENT_ID} "
         f"AUTH0_CLIENT_SECRET={secret}"
     )
-    click.echo(f"SCIM base URL: {url}/scim/v2/{SANDBOX_ORG}")
-    click.echo(f"Token: {token}")
+    for line in [
+        f"Sandbox: an Auth0 emulator runs in this process (roles: {roles}).",
+        f"Database: {settings.database_url}, {kept}.",
+        "Each start seeds organization acme afresh and prints new tokens.",
+        f"SCIM base URL:  {url}/scim/v2/{SANDBOX_ORG}",
+        f"Admin page:     {url}/admin/ (operator token: {operator})",
+        f"Emulator state: {url}{SANDBOX_PATH}/__emulator__/state",
+        "",
+        "In a second shell, paste these lines: the SCIM token for curl, then the settings",
+        "that point log, explain, status, reconcile and doctor at this sandbox.",
+        "",
+        f"export TOKEN={token}",
+        support,
+        "",
+    ]:
+        click.echo(line, err=True)
     return settings, gateway, emulator
 
 
@@ -276,6 +313,7 @@ def org() -> None:
 )
 @click.option("--display-name", help="A name for people; the key is used when absent.")
 @click.pass_obj
+@needs_database
 def org_add(
     settings: Settings,
     key: str,
@@ -318,6 +356,7 @@ def org_add(
 
 @org.command("list")
 @click.pass_obj
+@needs_database
 def org_list(settings: Settings) -> None:
     """List the organizations."""
 
@@ -346,6 +385,7 @@ def org_list(settings: Settings) -> None:
 @org.command("show")
 @click.argument("key")
 @click.pass_obj
+@needs_database
 def org_show(settings: Settings, key: str) -> None:
     """Show organization KEY, its SCIM base URL and its tokens."""
 
@@ -388,6 +428,7 @@ def token() -> None:
     help=f"Days until the token expires (at most {MAX_TOKEN_DAYS}); never when absent.",
 )
 @click.pass_obj
+@needs_database
 def token_issue(settings: Settings, key: str, name: str, expires_in_days: int | None) -> None:
     """Issue a token for organization KEY; the token alone is the last line printed.
 
@@ -413,6 +454,7 @@ def token_issue(settings: Settings, key: str, name: str, expires_in_days: int | 
 @token.command("list")
 @click.argument("key")
 @click.pass_obj
+@needs_database
 def token_list(settings: Settings, key: str) -> None:
     """List the tokens of organization KEY (never their secrets)."""
 
@@ -445,6 +487,7 @@ def token_list(settings: Settings, key: str) -> None:
 @click.argument("key")
 @click.argument("token_id")
 @click.pass_obj
+@needs_database
 def token_revoke(settings: Settings, key: str, token_id: str) -> None:
     """Revoke token TOKEN_ID of organization KEY; IdP requests with it are refused at once."""
 
@@ -468,6 +511,7 @@ def rules() -> None:
 @click.argument("key")
 @click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
 @click.pass_obj
+@needs_database
 def rules_import(settings: Settings, key: str, file: Path) -> None:
     """Replace the role rules of organization KEY with the [[roles]] of FILE (TOML).
 
@@ -506,14 +550,15 @@ def rules_import(settings: Settings, key: str, file: Path) -> None:
 
     changed = run(store())
     click.echo(
-        f"Imported {len(imported)} role rules for organization {key}; "
-        f"{changed} users have new desired roles and are queued."
+        f"Imported {plural(len(imported), 'role rule')} for organization {key}; "
+        f"{plural(changed, 'user')} queued with new desired roles."
     )
 
 
 @rules.command("export")
 @click.argument("key")
 @click.pass_obj
+@needs_database
 def rules_export(settings: Settings, key: str) -> None:
     """Print the role rules of organization KEY as TOML, as `rules import` reads them."""
     from scim_server.mapping.rule_files import dump_rules

@@ -23,6 +23,7 @@ from rich.progress import SpinnerColumn
 from rich.progress import TextColumn
 from rich.table import Table
 
+from scim_server.cli.common import needs_database
 from scim_server.cli.common import print_table
 from scim_server.cli.common import reported_errors
 from scim_server.cli.common import run
@@ -31,6 +32,7 @@ from scim_server.storage.database import Database
 from scim_server.storage.links import links_of
 from scim_server.storage.organizations import get_organization
 from scim_server.storage.session import database_errors
+from scim_server.support.plural import plural
 
 if TYPE_CHECKING:
     from scim_server.support.drift import DriftReport
@@ -118,6 +120,7 @@ def findings_table(report: "DriftReport") -> Table:
 @click.option("--repair", is_flag=True, help="Fix what scim-server manages (a dry run without it).")
 @click.option("--json", "as_json", is_flag=True, help="Print the report as one JSON object.")
 @click.pass_obj
+@needs_database
 def reconcile_command(settings: Settings, key: str, repair: bool, as_json: bool) -> None:
     """Compare organization KEY's members and roles in Auth0 with what scim-server applied.
 
@@ -133,8 +136,8 @@ def reconcile_command(settings: Settings, key: str, repair: bool, as_json: bool)
         click.echo(json.dumps({**report.to_json(), "states": states}, indent=2))
         return
     click.echo(
-        f"Organization {key} (Auth0 {report.auth0_org_id}): {report.members} members in Auth0, "
-        f"{report.links} identity links."
+        f"Organization {key} (Auth0 {report.auth0_org_id}): "
+        f"{plural(report.members, 'member')} in Auth0, {plural(report.links, 'identity link')}."
     )
     if not report.findings:
         click.echo("No drift: Auth0 holds what scim-server applied.")

@@ -14,6 +14,7 @@ import click
 from rich.table import Table
 from rich.text import Text
 
+from scim_server.cli.common import needs_database
 from scim_server.cli.common import print_table
 from scim_server.cli.common import run
 from scim_server.cli.common import show_time
@@ -76,6 +77,7 @@ def print_status(status: QueueStatus, *, scope: str) -> None:
 @click.argument("key", required=False)
 @click.option("--json", "as_json", is_flag=True, help="Print the status as one JSON object.")
 @click.pass_obj
+@needs_database
 def status_command(settings: Settings, key: str | None, as_json: bool) -> None:
     """Show the sync queue and identity links of organization KEY, or of every organization."""
 

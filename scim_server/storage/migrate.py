@@ -16,6 +16,7 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import Connection
 from sqlalchemy import event
+from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlalchemy.pool import NullPool
 
@@ -43,25 +44,47 @@ def head_revision() -> str | None:
     return ScriptDirectory.from_config(alembic_config()).get_current_head()
 
 
-def migrate(url: str) -> None:
+def migrate(url: str) -> str | None:
     """Upgrade the database of a URL to the newest revision; a no-op when it is already there.
 
     :param url: a SQLAlchemy URL, ``sqlite://`` or ``postgresql://``, with or without its
         async driver.
+    :return: The revision the database was at before, ``None`` for a new database (so that
+        ``scim-server migrate`` can say whether it created, upgraded or left the schema).
     :raises ForeignKeyViolation: When a SQLite revision broke a foreign key.
     """
-    asyncio.run(_upgrade(url))
+    return asyncio.run(_upgrade(url))
 
 
-async def _upgrade(url: str) -> None:
+async def _upgrade(url: str) -> str | None:
     engine = create_engine(url, poolclass=NullPool)
     if engine.dialect.name == "sqlite":
         event.listen(engine.sync_engine, "connect", _disable_sqlite_foreign_keys)
     try:
         async with engine.begin() as connection:
-            await connection.run_sync(_upgrade_connection)
+            return await connection.run_sync(_upgrade_connection)
     finally:
         await engine.dispose()
+
+
+def missing_sqlite_file(url: str) -> Path | None:
+    """Return the file of a SQLite URL that does not exist yet; ``None`` for any other URL.
+
+    Opening a SQLite file creates it, so a command that only reads would leave an empty
+    ``scim-server.db`` behind wherever it was run; the CLI asks this first.
+
+    >>> missing_sqlite_file("sqlite+aiosqlite:///no/such/dir/scim.db")
+    PosixPath('no/such/dir/scim.db')
+    >>> missing_sqlite_file("sqlite:///:memory:") is None
+    True
+    >>> missing_sqlite_file("postgresql://scim@db/scim") is None
+    True
+    """
+    parsed = make_url(url)
+    if parsed.get_backend_name() != "sqlite" or parsed.database in (None, "", ":memory:"):
+        return None
+    path = Path(parsed.database)
+    return None if path.exists() else path
 
 
 def _disable_sqlite_foreign_keys(dbapi_connection: Any, _record: Any) -> None:
@@ -77,9 +100,10 @@ def _disable_sqlite_foreign_keys(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
-def _upgrade_connection(connection: Connection) -> None:
+def _upgrade_connection(connection: Connection) -> str | None:
     if connection.dialect.name == "postgresql":
         connection.exec_driver_sql(f"SELECT pg_advisory_xact_lock({MIGRATION_LOCK_ID})")
+    before = _read_revision(connection)
     config = alembic_config()
     config.attributes["connection"] = connection
     command.upgrade(config, "head")
@@ -87,6 +111,7 @@ def _upgrade_connection(connection: Connection) -> None:
         violations = connection.exec_driver_sql("PRAGMA foreign_key_check").fetchall()
         if violations:
             raise ForeignKeyViolation(f"Foreign keys broken by the migration: {violations[:10]}")
+    return before
 
 
 async def current_revision(engine: AsyncEngine) -> str | None:

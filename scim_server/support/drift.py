@@ -45,6 +45,7 @@ from typing import Any
 from scim_server.provisioning.desired import DesiredState
 from scim_server.provisioning.planner import AppliedState
 from scim_server.storage.link_scan import LinkSnapshot
+from scim_server.support.plural import plural
 
 UNMANAGED_MEMBER = "unmanaged_member"
 LOST_MEMBER = "lost_member"
@@ -385,7 +386,7 @@ def checked_summary(report: DriftReport, repaired: list[str]) -> str:
     """Say in one line what a reconcile of an organization read, found and queued."""
     ours = sum(finding.ours for finding in report.findings)
     text = (
-        f"reconciled with Auth0: {report.members} members, {report.links} links, "
-        f"{len(report.findings)} findings ({ours} ours)"
+        f"reconciled with Auth0: {plural(report.members, 'member')}, "
+        f"{plural(report.links, 'link')}, {plural(len(report.findings), 'finding')} ({ours} ours)"
     )
-    return text + (f", {len(repaired)} users queued for repair" if repaired else "")
+    return text + (f", {plural(len(repaired), 'user')} queued for repair" if repaired else "")

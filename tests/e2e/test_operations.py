@@ -77,7 +77,10 @@ def test_serve_answers_probes_scrapes_and_logs_json_without_secrets(tmp_path: Pa
             server.terminate()
             server.wait(timeout=15)
         log.seek(0)
-        lines: list[dict[str, Any]] = [json.loads(line) for line in log.read().splitlines()]
+        # The sandbox's banner comes first, ending with a blank line; then only JSON.
+        printed = log.read().splitlines()
+        banner_end = printed.index("", printed.index(next(p for p in printed if "export " in p)))
+        lines: list[dict[str, Any]] = [json.loads(line) for line in printed[banner_end + 1 :]]
 
     assert ready.status_code == 200 and ready.json()["status"] == "ok"
     requests = samples(exposition, "scim_server_http_requests_total")
@@ -145,6 +148,7 @@ def test_a_worker_alone_serves_its_metrics_on_its_own_port(tmp_path: Path) -> No
 
 def test_a_worker_whose_metrics_port_is_taken_says_so_in_one_line(tmp_path: Path) -> None:
     cli = Cli(f"sqlite+aiosqlite:///{tmp_path / 'worker.db'}")
+    cli.run("migrate")
     with socket.socket() as taken:
         taken.bind(("127.0.0.1", 0))
         taken.listen()

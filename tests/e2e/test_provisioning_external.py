@@ -27,7 +27,8 @@ from scim_server.storage.tokens import issue_token
 from tests.helpers.server import Cli
 from tests.helpers.server import free_port
 
-pytestmark = pytest.mark.e2e
+# One worker builds the module's server fixtures once (pytest-xdist runs the suite).
+pytestmark = [pytest.mark.e2e, pytest.mark.xdist_group("provisioning_external")]
 
 SCIM = "application/scim+json"
 DATABASE = "Username-Password-Authentication"
@@ -298,10 +299,15 @@ def test_an_okta_lifecycle_joiner_group_push_mover_leaver_rehire(deployment: Dep
         # Leavers: Okta deactivates.
         for user_id in (ann_id, carl_id):
             patched(scim, f"/Users/{user_id}", {"op": "replace", "value": {"active": False}})
+        # Blocking is the leaver's last call, after the revocation: wait for it too.
         state = deployment.converge(
-            lambda s: not members(s, "acme") and revoked(s, ann), "both leavers gone"
+            lambda s: (
+                not members(s, "acme")
+                and revoked(s, ann)
+                and the_user(s, ann).get("blocked") is True
+            ),
+            "both leavers gone",
         )
-        assert the_user(state, ann)["blocked"] is True
         assert not the_user(state, carl).get("blocked") and not revoked(state, carl)
         assert members(state, "globex") == {consultant["user_id"]}
 
@@ -392,7 +398,9 @@ def test_an_entra_lifecycle_app_roles_mover_disable_reenable_delete(
 
         # Entra deletes the user for good after the soft-delete period.
         assert scim.delete(f"/Users/{user_id}").status_code == 204
-        state = deployment.converge(lambda s: not members(s, "contoso"), "the deleted user")
+        state = deployment.converge(
+            lambda s: not members(s, "contoso") and the_user(s, email).get("blocked") is True,
+            "the deleted user, blocked after it left",
+        )
 
-    assert the_user(state, email)["blocked"] is True
     assert len(users_with(state, email)) == 1

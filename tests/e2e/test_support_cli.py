@@ -18,7 +18,8 @@ import pytest
 
 from tests.helpers.server import Cli
 
-pytestmark = pytest.mark.e2e
+# One worker builds the module's server fixtures once (pytest-xdist runs the suite).
+pytestmark = [pytest.mark.e2e, pytest.mark.xdist_group("support_cli")]
 
 SCIM = "application/scim+json"
 PATCH_OP = "urn:ietf:params:scim:api:messages:2.0:PatchOp"
@@ -293,7 +294,7 @@ def test_reconcile_and_doctor_reach_the_sandbox_emulator_it_prints(
     ):
         output.seek(0)
         printed = output.read()
-        [exports] = [line for line in printed.splitlines() if "export " in line]
+        [exports] = [line for line in printed.splitlines() if "export SCIM_DATABASE_URL" in line]
         settings = dict(pair.partition("=")[::2] for pair in exports.split("export ")[1].split())
         for name, value in settings.items():
             monkeypatch.setenv(name, value)

@@ -140,7 +140,7 @@ def test_importing_rules_queues_the_users_whose_roles_change(
 
     org_id, ada = asyncio.run(add_user())
     result = acme("rules", "import", "acme", str(write(tmp_path, RULES)))
-    assert "1 users have new desired roles" in result.output
+    assert "1 user queued with new desired roles." in result.output
 
     async def inspect() -> tuple[DesiredState, int, str]:
         tenancy = Tenancy.open(Settings(SCIM_DATABASE_URL=database_url))

@@ -130,7 +130,8 @@ def test_replicas_migrating_together_both_succeed(database_url: str) -> None:
     with ThreadPoolExecutor(max_workers=2) as pool:
         results = list(pool.map(migrate, [database_url, database_url]))
 
-    assert results == [None, None]
+    # One created the schema; the other, serialised behind it, found it already there.
+    assert sorted(results, key=str) == [head_revision(), None]
     assert up_to_date(database_url)
 
 
