@@ -208,7 +208,7 @@ def run(args: argparse.Namespace) -> Outcome:
     admins = args.joiners // 4
     emulator_command = [
         sys.executable, "-m", "scim_server.sandbox", "--port", str(emulator_port),
-        "--rps", str(args.rps), "--client-id", CLIENT_ID, "--client-secret", secret,
+        "--rps", str(args.rps), "--client-id", CLIENT_ID, f"--client-secret={secret}",
     ]  # fmt: skip
     with (
         open(workdir / "emulator.log", "w+") as emulator_log,

@@ -100,7 +100,7 @@ def auth0() -> Iterator[Auth0]:
     secret = secrets.token_urlsafe(16)
     command = [
         sys.executable, "-m", "scim_server.sandbox", "--port", str(port),
-        "--client-id", CLIENT_ID, "--client-secret", secret,
+        "--client-id", CLIENT_ID, f"--client-secret={secret}",
     ]  # fmt: skip
     process = subprocess.Popen(command, stdout=subprocess.DEVNULL)
     try:

@@ -147,7 +147,7 @@ def deployment(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Deployment]
     secret = secrets.token_urlsafe(16)
     emulator_command = [
         sys.executable, "-m", "scim_server.sandbox", "--port", str(port), "--rps", str(RPS),
-        "--client-id", CLIENT_ID, "--client-secret", secret,
+        "--client-id", CLIENT_ID, f"--client-secret={secret}",
     ]  # fmt: skip
     process = subprocess.Popen(emulator_command, stdout=subprocess.DEVNULL)
     try:

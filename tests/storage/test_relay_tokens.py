@@ -143,7 +143,7 @@ def test_a_missing_key_is_a_one_line_configuration_error() -> None:
     assert "Fernet.generate_key()" in message
 
 
-@pytest.mark.parametrize("value", ["not-a-key", f"{KEY},short"])
+@pytest.mark.parametrize("value", ["not-a-key", f"{KEY},short"], ids=["garbage", "one-key-short"])
 def test_a_malformed_key_is_a_configuration_error(value: str) -> None:
     with pytest.raises(ConfigError, match="not a list of Fernet keys"):
         SecretBox.from_settings(Settings(SCIM_SECRET_KEY=value))
